@@ -1,0 +1,11 @@
+"""Constants shared across the Keyholder integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "keyholder"
+LOGGER: Final = logging.getLogger(__package__)
+
+CONF_HOME_NAME: Final = "home_name"
