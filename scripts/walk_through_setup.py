@@ -40,6 +40,11 @@ def _token(base: str, code: str) -> str:
         return str(json.loads(response.read())["access_token"])
 
 
+def _expect(condition: bool, failure: str) -> None:
+    if not condition:
+        raise SystemExit(f"walk-through failed: {failure}")
+
+
 def main(base: str) -> int:
     owner = _call(
         base,
@@ -56,11 +61,11 @@ def main(base: str) -> int:
     print("onboarded and signed in as the owner")
 
     handlers = _call(base, "/api/config/config_entries/flow_handlers", token=token)
-    assert "keyholder" in handlers, "Keyholder is not offered under Add Integration"
+    _expect("keyholder" in handlers, "Keyholder is not offered under Add Integration")
     print("Keyholder is offered under Add Integration")
 
     form = _call(base, "/api/config/config_entries/flow", {"handler": "keyholder"}, token=token)
-    assert form["type"] == "form", form
+    _expect(form["type"] == "form", f"no form: {form}")
     print(f"form {form['step_id']!r} asks for {[f['name'] for f in form['data_schema']]}")
 
     done = _call(
@@ -69,10 +74,10 @@ def main(base: str) -> int:
         {"home_name": "Walk-through Home"},
         token=token,
     )
-    assert done["type"] == "create_entry", done
+    _expect(done["type"] == "create_entry", f"no entry: {done}")
     entries = _call(base, "/api/config/config_entries/entry?domain=keyholder", token=token)
     print(f"entry created: {done['title']!r}, state {entries[0]['state']!r}")
-    assert entries[0]["state"] == "loaded"
+    _expect(entries[0]["state"] == "loaded", f"entry not loaded: {entries[0]['state']}")
     return 0
 
 
