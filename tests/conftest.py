@@ -1,10 +1,2 @@
-"""Shared fixtures: every test runs against a real Home Assistant core."""
-
-from __future__ import annotations
-
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/keyholder in every test."""
+"""The one test tree: integration/ runs a real Home Assistant; core/, bridge/ and
+repository/ need none and start none."""

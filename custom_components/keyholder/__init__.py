@@ -2,24 +2,65 @@
 
 from __future__ import annotations
 
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
+from .const import DOMAIN
 from .data import KeyholderConfigEntry, KeyholderData
+from .home import Home
 from .home_key import async_load_home_key, async_remove_home_key
+from .pin_vault import PinVault
+from .services import async_setup_services
+from .store import KeyholderStorage
+
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once, whether or not a home is loaded."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> bool:
-    """Set up one home."""
+    """Set up one home: its key, registry, audit chain, and entities."""
     home_key = await async_load_home_key(hass, entry.entry_id)
-    entry.runtime_data = KeyholderData(home_key=home_key)
+    home = Home(
+        hass,
+        entry,
+        home_key,
+        KeyholderStorage(hass, entry.entry_id),
+        PinVault(hass, entry.entry_id),
+    )
+    await home.async_load()
+    entry.runtime_data = KeyholderData(home=home)
+    entry.async_on_unload(home.async_unload)
+    # Adding, editing or removing a door (a subentry) reloads the home with the new doors.
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def _async_reload(hass: HomeAssistant, entry: KeyholderConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> bool:
     """Unload one home; its storage stays for the next setup."""
-    return True
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> None:
-    """Forget the home's key when the homeowner deletes the integration."""
+    """Forget the home's key, grants, PINs and audit log when the homeowner deletes it."""
     await async_remove_home_key(hass, entry.entry_id)
+    await KeyholderStorage(hass, entry.entry_id).async_remove()
+    await PinVault(hass, entry.entry_id).async_remove()

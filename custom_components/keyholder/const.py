@@ -9,3 +9,7 @@ DOMAIN: Final = "keyholder"
 LOGGER: Final = logging.getLogger(__package__)
 
 CONF_HOME_NAME: Final = "home_name"
+
+SUBENTRY_TYPE_DOOR: Final = "door"
+# Fired on the bus for every door event; the logbook describes it.
+EVENT_KEYHOLDER: Final = "keyholder_event"

@@ -26,18 +26,18 @@ def _stored_private_key(hass_storage: dict[str, Any], entry: MockConfigEntry) ->
 async def test_key_is_generated_at_first_setup_and_signs(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
-    key = loaded_entry.runtime_data.home_key
+    key = loaded_entry.runtime_data.home.home_key
     assert _stored_private_key(hass_storage, loaded_entry)
     public = Ed25519PublicKey.from_public_bytes(key.public_key_raw)
     public.verify(key.sign(b"receipt"), b"receipt")  # raises if the pair does not match
 
 
 async def test_key_survives_reload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
-    before = loaded_entry.runtime_data.home_key.public_key_b64
+    before = loaded_entry.runtime_data.home.home_key.public_key_b64
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert loaded_entry.state is ConfigEntryState.LOADED
-    assert loaded_entry.runtime_data.home_key.public_key_b64 == before
+    assert loaded_entry.runtime_data.home.home_key.public_key_b64 == before
 
 
 async def test_unload_then_remove_forgets_the_key(
@@ -63,7 +63,7 @@ async def test_private_key_is_in_no_log_and_no_diagnostics(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     private = _stored_private_key(hass_storage, config_entry)
-    key = config_entry.runtime_data.home_key
+    key = config_entry.runtime_data.home.home_key
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import re
 from typing import Any
 
 import pytest
@@ -42,6 +43,25 @@ def test_no_translation_is_empty_and_placeholders_match(language: str) -> None:
 
 
 def _placeholders(text: str) -> set[str]:
-    import re  # noqa: PLC0415
-
     return set(re.findall(r"\{(\w+)\}", text))
+
+
+SOURCE = TRANSLATIONS.parent
+_RAISED = re.compile(
+    r'\binvalid\(\s*"([a-z_]+)"|ServiceValidationError\([^)]*?translation_key="([a-z_]+)"', re.S
+)
+
+
+def test_every_raised_error_has_a_translated_message() -> None:
+    """A refusal with no entry under ``exceptions`` would reach the user untranslated."""
+    english = json.loads((TRANSLATIONS / "en.json").read_text(encoding="utf-8"))
+    raised = {
+        key
+        for path in SOURCE.glob("*.py")
+        for match in _RAISED.finditer(path.read_text(encoding="utf-8"))
+        for key in match.groups()
+        if key
+    }
+    assert raised, "the pattern found no raised errors: update it"
+    missing = sorted(raised - set(english["exceptions"]))
+    assert missing == []

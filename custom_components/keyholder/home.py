@@ -1,0 +1,483 @@
+"""The home: the one stateful object that ties doors, grants, decisions and visits together.
+
+Everything that changes a grant or opens a door goes through here, so that each
+change is saved, audited and announced in one place. The decision itself is
+``core.decision.decide``; this object only gathers its inputs and acts on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+import hashlib
+import secrets
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_HOME, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
+
+from .action_input import invalid
+from .audit_log import AuditLog, AuditValue
+from .camera_health import CameraWatch
+from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
+from .core.decision import Decision, Reason, decide
+from .core.models import (
+    AccessRequest,
+    CameraHealth,
+    Channel,
+    Door,
+    DoorState,
+    Grant,
+    GrantKind,
+    Policy,
+    Schedule,
+)
+from .core.pins import generate_pin
+from .core.status import is_live
+from .core.tokens import TokenError, sign_grant_token, verify_grant_token
+from .doors import entry_doors
+from .home_key import HomeKey
+from .pin_vault import PinVault
+from .store import KeyholderStorage, Registry
+from .visit import DoorEvent, Visit, VisitWatcher
+
+PIN_LENGTH = 6
+MAX_NONCE_LENGTH = 128
+MIN_NONCE_LENGTH = 16
+
+
+def signal_updated(entry_id: str) -> str:
+    """Grants, the switch or a visit changed: entities re-read the home."""
+    return f"{DOMAIN}_{entry_id}_updated"
+
+
+def signal_door_event(entry_id: str, door_id: str) -> str:
+    """Something happened at one door: its event entity fires."""
+    return f"{DOMAIN}_{entry_id}_{door_id}_event"
+
+
+@dataclass(frozen=True, slots=True)
+class GrantDraft:
+    """A grant as the homeowner asks for it, before it has an id or a signature."""
+
+    kind: GrantKind
+    name: str
+    doors: frozenset[str]
+    schedule: Schedule
+    use_limit: int | None = None
+    camera_required: bool = False
+    carrier_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedGrant:
+    """A created grant with what its holder needs: the signed token, and a keypad PIN."""
+
+    grant: Grant
+    token: str
+    pin: str | None
+
+
+class Home:
+    """One home's doors, grants, audit log and visits."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        home_key: HomeKey,
+        storage: KeyholderStorage,
+        pins: PinVault,
+    ) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.home_key = home_key
+        self.policy = Policy()
+        self.audit = AuditLog(hass, entry.entry_id, storage)
+        self._storage = storage
+        self._pins = pins
+        self._registry = Registry()
+        self._cameras = CameraWatch(hass)
+        self._visits: dict[str, VisitWatcher] = {}
+        self._open_lock = asyncio.Lock()
+        self.last_visit: Visit | None = None
+
+    # ---- loading -------------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        self._registry = await self._storage.async_load_registry()
+        await self._pins.async_load()
+        await self.audit.async_load(dt_util.utcnow())
+
+    @callback
+    def async_unload(self) -> None:
+        for watcher in self._visits.values():
+            watcher.stop()
+        self._visits.clear()
+
+    # ---- what the home knows ------------------------------------------------------
+
+    @property
+    def home_id(self) -> str:
+        return self.home_key.fingerprint
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.hass.config.time_zone)
+
+    @property
+    def doors(self) -> dict[str, Door]:
+        return entry_doors(self.entry)
+
+    @property
+    def grants(self) -> Mapping[str, Grant]:
+        return self._registry.grants
+
+    @property
+    def accept_visits(self) -> bool:
+        return self._registry.accept_visits
+
+    def visit_in_progress(self, door_id: str) -> bool:
+        watcher = self._visits.get(door_id)
+        return watcher is not None and watcher.active
+
+    def live_grants(self, now: datetime) -> list[Grant]:
+        return [g for g in self._registry.grants.values() if is_live(g, now)]
+
+    def resolve_doors(self, refs: list[str]) -> frozenset[str]:
+        """Door ids for doors named by id or, more kindly, by name (any case)."""
+        doors = self.doors
+        by_name = {door.name.casefold(): door.id for door in doors.values()}
+        ids = set()
+        for ref in refs:
+            door_id = ref if ref in doors else by_name.get(ref.casefold())
+            if door_id is None:
+                raise invalid("unknown_door", door=ref)
+            ids.add(door_id)
+        return frozenset(ids)
+
+    def get_grant(self, grant_id: str) -> Grant:
+        grant = self._registry.grants.get(grant_id)
+        if grant is None:
+            raise invalid("unknown_grant")
+        return grant
+
+    # ---- grants ----------------------------------------------------------------------
+
+    async def async_create_grant(self, draft: GrantDraft, *, context: Context) -> IssuedGrant:
+        now = dt_util.utcnow()
+        self._check_doors(draft.doors)
+        pin = self._new_pin(now) if draft.kind is GrantKind.KEYPAD else None
+        grant = Grant(
+            id=secrets.token_hex(8),
+            kind=draft.kind,
+            name=draft.name,
+            doors=draft.doors,
+            schedule=draft.schedule,
+            created_at=now,
+            use_limit=draft.use_limit,
+            camera_required=draft.camera_required,
+            carrier_id=draft.carrier_id,
+        )
+        token = sign_grant_token(
+            self.home_key.sign, grant_id=grant.id, home_id=self.home_id, issued_at=now
+        )
+        if pin is not None:
+            await self._pins.async_put(grant.id, pin)
+        self._registry.grants[grant.id] = grant
+        await self._storage.async_save_registry(self._registry)
+        await self._audit("grant_created", now, context, grant=grant)
+        self._announce()
+        return IssuedGrant(grant=grant, token=token, pin=pin)
+
+    async def async_update_grant(
+        self, grant_id: str, changes: Mapping[str, Any], *, context: Context
+    ) -> Grant:
+        """Apply field changes (name, doors, schedule, use_limit, camera_required)."""
+        now = dt_util.utcnow()
+        grant = self.get_grant(grant_id)
+        if grant.revoked:
+            raise invalid("grant_revoked")
+        if "doors" in changes:
+            self._check_doors(changes["doors"])
+        updated = replace(grant, **changes)
+        self._registry.grants[grant_id] = updated
+        await self._storage.async_save_registry(self._registry)
+        await self._audit(
+            "grant_updated", now, context, grant=updated, fields=",".join(sorted(changes))
+        )
+        self._announce()
+        return updated
+
+    async def async_revoke_grant(self, grant_id: str, *, context: Context) -> Grant:
+        """Revoke at once: from this moment every check refuses the grant."""
+        now = dt_util.utcnow()
+        grant = self.get_grant(grant_id)
+        if grant.revoked:
+            return grant
+        revoked = replace(grant, revoked_at=now)
+        self._registry.grants[grant_id] = revoked
+        await self._storage.async_save_registry(self._registry)
+        await self._pins.async_forget(grant_id)
+        await self._audit("grant_revoked", now, context, grant=revoked)
+        self._announce()
+        return revoked
+
+    async def async_set_accept_visits(self, accept: bool, *, context: Context) -> None:
+        if self._registry.accept_visits == accept:
+            return
+        self._registry.accept_visits = accept
+        await self._storage.async_save_registry(self._registry)
+        await self._audit("accept_visits_changed", dt_util.utcnow(), context, accept=accept)
+        self._announce()
+
+    # ---- opening -------------------------------------------------------------------
+
+    async def async_open_door(
+        self,
+        *,
+        token: str,
+        door_id: str,
+        nonce: str,
+        expires_at: datetime | None,
+        context: Context,
+    ) -> Decision:
+        """Decide a remote request and, if allowed, open the door and watch the visit.
+
+        Serialised per home, so two requests cannot both spend a one-time grant.
+        """
+        async with self._open_lock:
+            return await self._open_door(token, door_id, nonce, expires_at, context)
+
+    async def async_open_door_as_admin(
+        self, *, grant_id: str, door_id: str, context: Context
+    ) -> Decision:
+        """Open for a grant on behalf of a Home Assistant admin or automation.
+
+        Home Assistant has already authenticated the caller, so there is no token to
+        verify and no nonce to replay; every other check of the decision applies. The
+        grant token is not taken here on purpose: action data is broadcast in
+        ``call_service`` events and stored by the recorder, and a token is a secret.
+        """
+        async with self._open_lock:
+            now = dt_util.utcnow()
+            request = AccessRequest(
+                door_id=door_id,
+                channel=Channel.REMOTE,
+                expires_at=now + self.policy.max_request_lifetime,
+            )
+            return await self._decide_and_act(
+                self._registry.grants.get(grant_id), request, now, context
+            )
+
+    async def _open_door(
+        self,
+        token: str,
+        door_id: str,
+        nonce: str,
+        expires_at: datetime | None,
+        context: Context,
+    ) -> Decision:
+        now = dt_util.utcnow()
+        grant: Grant | None = None
+        try:
+            claims = verify_grant_token(token, self.home_key.public_key, home_id=self.home_id)
+        except TokenError:
+            token_valid = False
+        else:
+            token_valid = True
+            grant = self._registry.grants.get(claims.grant_id)
+        nonce_key = hashlib.sha256(nonce.encode()).hexdigest()
+        self._forget_old_nonces(now)
+        nonce_ok = MIN_NONCE_LENGTH <= len(nonce) <= MAX_NONCE_LENGTH
+        request = AccessRequest(
+            door_id=door_id,
+            channel=Channel.REMOTE,
+            token_valid=token_valid and nonce_ok,
+            nonce_replayed=nonce_key in self._registry.nonces,
+            expires_at=expires_at,
+        )
+        if request.token_valid and expires_at is not None and not request.nonce_replayed:
+            lifetime_end = now + self.policy.max_request_lifetime
+            self._registry.nonces[nonce_key] = min(expires_at, lifetime_end)
+        return await self._decide_and_act(grant, request, now, context)
+
+    async def _decide_and_act(
+        self, grant: Grant | None, request: AccessRequest, now: datetime, context: Context
+    ) -> Decision:
+        door = self.doors.get(request.door_id)
+        door_state = self._door_state(door) if door is not None else None
+        camera = await self._camera_health(door, grant, request, now)
+        decision = decide(
+            grant,
+            request,
+            door_state,
+            camera,
+            accept_visits=self._registry.accept_visits,
+            now=now,
+            tz=self.tz,
+            policy=self.policy,
+        )
+        if decision.allowed and grant is not None and door is not None:
+            return await self._admit(grant, door, now, context)
+        await self._storage.async_save_registry(self._registry)  # remembers the nonce
+        await self._refused(decision.reason, door, grant, now, context)
+        return decision
+
+    async def _admit(self, grant: Grant, door: Door, now: datetime, context: Context) -> Decision:
+        used = replace(grant, uses=grant.uses + 1)
+        self._registry.grants[grant.id] = used
+        await self._storage.async_save_registry(self._registry)
+        await self._audit("door_granted", now, context, grant=used, door=door)
+        try:
+            await self._actuate_open(door, context)
+        except HomeAssistantError as err:
+            LOGGER.warning("Door %s did not open: %s", door.name, err)
+            self._registry.grants[grant.id] = grant  # the use was not spent
+            await self._storage.async_save_registry(self._registry)
+            await self._refused(Reason.DOOR_UNAVAILABLE, door, grant, now, context)
+            return Decision(Reason.DOOR_UNAVAILABLE)
+        self._door_event(door, DoorEvent.GRANTED, grant=used, reason=Reason.ALLOWED)
+        self._start_visit(door, used, now)
+        self._announce()
+        return Decision(Reason.ALLOWED)
+
+    async def _refused(
+        self,
+        reason: Reason,
+        door: Door | None,
+        grant: Grant | None,
+        now: datetime,
+        context: Context,
+    ) -> None:
+        await self._audit("door_refused", now, context, grant=grant, door=door, reason=reason)
+        if door is not None:
+            self._door_event(door, DoorEvent.REFUSED, grant=grant, reason=reason)
+            if reason in (Reason.CAMERA_UNAVAILABLE, Reason.CAMERA_STALE):
+                self._door_event(door, DoorEvent.CAMERA_PROBLEM, grant=grant, reason=reason)
+
+    async def _actuate_open(self, door: Door, context: Context) -> None:
+        domain = door.opener_domain
+        service = "unlock" if domain == "lock" else "open_cover"
+        await self.hass.services.async_call(
+            domain, service, {"entity_id": door.opener}, blocking=True, context=context
+        )
+
+    def _start_visit(self, door: Door, grant: Grant, now: datetime) -> None:
+        if (previous := self._visits.pop(door.id, None)) is not None:
+            previous.stop()
+        visit = Visit(door_id=door.id, grant_id=grant.id, grant_name=grant.name, started_at=now)
+        watcher = VisitWatcher(self.hass, door, visit, self._on_visit_event)
+        self._visits[door.id] = watcher
+        self.last_visit = visit
+        watcher.start()
+
+    @callback
+    def _on_visit_event(self, visit: Visit, event: DoorEvent) -> None:
+        door = self.doors.get(visit.door_id)
+        if door is None:
+            return
+        grant = self._registry.grants.get(visit.grant_id)
+        self._door_event(door, event, grant=grant, reason=None)
+        self.hass.async_create_task(
+            self._audit(f"door_{event.value}", dt_util.utcnow(), None, grant=grant, door=door),
+            eager_start=True,
+        )
+        self._announce()
+
+    # ---- inputs to the decision ---------------------------------------------------------
+
+    def _door_state(self, door: Door) -> DoorState:
+        opener = self.hass.states.get(door.opener)
+        available = opener is not None and opener.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+        car_home: bool | None = None
+        if door.car_tracker:
+            tracker = self.hass.states.get(door.car_tracker)
+            car_home = tracker is not None and tracker.state == STATE_HOME
+        return DoorState(door=door, opener_available=available, car_home=car_home)
+
+    async def _camera_health(
+        self, door: Door | None, grant: Grant | None, request: AccessRequest, now: datetime
+    ) -> CameraHealth | None:
+        """Look at the camera only for a request that could otherwise succeed."""
+        if door is None or door.camera is None or grant is None:
+            return None
+        if not request.token_valid or request.nonce_replayed:
+            return None
+        if not (door.camera_required or grant.camera_required):
+            return None
+        return await self._cameras.async_health(door.camera, now)
+
+    def _forget_old_nonces(self, now: datetime) -> None:
+        expired = [k for k, until in self._registry.nonces.items() if until <= now]
+        for key in expired:
+            del self._registry.nonces[key]
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    def _check_doors(self, door_ids: frozenset[str]) -> None:
+        if not door_ids:
+            raise invalid("no_doors")
+        doors = self.doors
+        for door_id in sorted(door_ids):
+            if door_id not in doors:
+                raise invalid("unknown_door", door=door_id)
+
+    def _new_pin(self, now: datetime) -> str:
+        """A strong PIN no other grant uses (two grants on one lock must differ)."""
+        year = dt_util.as_local(now).year
+        pin = generate_pin(PIN_LENGTH, year=year)
+        while self._pins.in_use(pin):
+            pin = generate_pin(PIN_LENGTH, year=year)
+        return pin
+
+    def _door_event(
+        self, door: Door, event: DoorEvent, *, grant: Grant | None, reason: Reason | None
+    ) -> None:
+        data: dict[str, str | None] = {
+            "door_id": door.id,
+            "door": door.name,
+            "grant_id": grant.id if grant else None,
+            "grant": grant.name if grant else None,
+            "reason": reason.value if reason else None,
+        }
+        async_dispatcher_send(
+            self.hass, signal_door_event(self.entry.entry_id, door.id), event, data
+        )
+        self.hass.bus.async_fire(
+            EVENT_KEYHOLDER, {"entry_id": self.entry.entry_id, "type": event.value, **data}
+        )
+
+    @callback
+    def _announce(self) -> None:
+        async_dispatcher_send(self.hass, signal_updated(self.entry.entry_id))
+
+    async def _audit(
+        self,
+        kind: str,
+        now: datetime,
+        context: Context | None,
+        *,
+        grant: Grant | None = None,
+        door: Door | None = None,
+        reason: Reason | None = None,
+        **extra: AuditValue,
+    ) -> None:
+        data: dict[str, AuditValue] = {
+            "user_id": context.user_id if context else None,
+            "grant_id": grant.id if grant else None,
+            "grant": grant.name if grant else None,
+            "door_id": door.id if door else None,
+            "reason": reason.value if reason else None,
+            **extra,
+        }
+        await self.audit.async_append(
+            kind, {k: v for k, v in data.items() if v is not None}, at=now
+        )

@@ -1,0 +1,186 @@
+"""Persistence: the grant registry and the audit chain in Home Assistant storage.
+
+Two files per home, so that appending an audit record does not rewrite the
+registry and vice versa:
+
+- ``keyholder.<entry>.registry``: grants (with use counts), seen request nonces,
+  the "accept visits" switch. Versioned; ``_async_migrate_func`` upgrades old files.
+- ``keyholder.<entry>.audit``: the hash-chained audit records, verbatim, so an
+  edited file is detected by ``core.audit.verify_chain``.
+
+PINs are not here: see ``pin_vault``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypedDict
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN
+from .core.models import Grant, GrantKind, Schedule, WeeklyWindow
+
+REGISTRY_VERSION = 1
+REGISTRY_MINOR_VERSION = 1
+AUDIT_VERSION = 1
+
+
+class StoredWindow(TypedDict):
+    weekday: int
+    start_minute: int
+    end_minute: int
+
+
+class StoredGrant(TypedDict):
+    id: str
+    kind: str
+    name: str
+    doors: list[str]
+    valid_from: str
+    valid_until: str | None
+    weekly: list[StoredWindow]
+    created_at: str
+    use_limit: int | None
+    uses: int
+    camera_required: bool
+    carrier_id: str | None
+    revoked_at: str | None
+
+
+class StoredRegistry(TypedDict):
+    grants: list[StoredGrant]
+    nonces: dict[str, str]
+    accept_visits: bool
+
+
+class StoredAudit(TypedDict):
+    records: list[dict[str, Any]]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def grant_to_stored(grant: Grant) -> StoredGrant:
+    schedule = grant.schedule
+    return {
+        "id": grant.id,
+        "kind": grant.kind.value,
+        "name": grant.name,
+        "doors": sorted(grant.doors),
+        "valid_from": schedule.valid_from.isoformat(),
+        "valid_until": _iso(schedule.valid_until),
+        "weekly": [
+            {"weekday": w.weekday, "start_minute": w.start_minute, "end_minute": w.end_minute}
+            for w in schedule.weekly
+        ],
+        "created_at": grant.created_at.isoformat(),
+        "use_limit": grant.use_limit,
+        "uses": grant.uses,
+        "camera_required": grant.camera_required,
+        "carrier_id": grant.carrier_id,
+        "revoked_at": _iso(grant.revoked_at),
+    }
+
+
+def grant_from_stored(stored: StoredGrant) -> Grant:
+    return Grant(
+        id=stored["id"],
+        kind=GrantKind(stored["kind"]),
+        name=stored["name"],
+        doors=frozenset(stored["doors"]),
+        schedule=Schedule(
+            valid_from=datetime.fromisoformat(stored["valid_from"]),
+            valid_until=_parse(stored["valid_until"]),
+            weekly=tuple(
+                WeeklyWindow(w["weekday"], w["start_minute"], w["end_minute"])
+                for w in stored["weekly"]
+            ),
+        ),
+        created_at=datetime.fromisoformat(stored["created_at"]),
+        use_limit=stored["use_limit"],
+        uses=stored["uses"],
+        camera_required=stored["camera_required"],
+        carrier_id=stored["carrier_id"],
+        revoked_at=_parse(stored["revoked_at"]),
+    )
+
+
+class _RegistryStore(Store[StoredRegistry]):
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> StoredRegistry:
+        """Bring an older registry file up to the current layout.
+
+        Version 1.1 is the first layout; later versions add their steps here, each
+        one taking the previous layout to the next, so any old file walks forward.
+        """
+        if old_major_version > REGISTRY_VERSION:
+            raise NotImplementedError("registry written by a newer Keyholder")
+        return StoredRegistry(
+            grants=list(old_data.get("grants", [])),
+            nonces=dict(old_data.get("nonces", {})),
+            accept_visits=bool(old_data.get("accept_visits", True)),
+        )
+
+
+@dataclass(slots=True)
+class Registry:
+    """The registry as the home works with it: grants by id, nonces, the switch."""
+
+    grants: dict[str, Grant] = field(default_factory=dict)
+    nonces: dict[str, datetime] = field(default_factory=dict)
+    accept_visits: bool = True
+
+
+class KeyholderStorage:
+    """Loads and saves one home's registry and audit chain."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        self._registry = _RegistryStore(
+            hass,
+            REGISTRY_VERSION,
+            f"{DOMAIN}.{entry_id}.registry",
+            minor_version=REGISTRY_MINOR_VERSION,
+            atomic_writes=True,
+        )
+        self._audit: Store[StoredAudit] = Store(
+            hass, AUDIT_VERSION, f"{DOMAIN}.{entry_id}.audit", atomic_writes=True
+        )
+
+    async def async_load_registry(self) -> Registry:
+        stored = await self._registry.async_load()
+        if stored is None:
+            return Registry()
+        return Registry(
+            grants={g["id"]: grant_from_stored(g) for g in stored["grants"]},
+            nonces={k: datetime.fromisoformat(v) for k, v in stored["nonces"].items()},
+            accept_visits=stored["accept_visits"],
+        )
+
+    async def async_save_registry(self, registry: Registry) -> None:
+        await self._registry.async_save(
+            {
+                "grants": [grant_to_stored(g) for g in registry.grants.values()],
+                "nonces": {k: v.isoformat() for k, v in registry.nonces.items()},
+                "accept_visits": registry.accept_visits,
+            }
+        )
+
+    async def async_load_audit(self) -> list[dict[str, Any]]:
+        stored = await self._audit.async_load()
+        return [] if stored is None else list(stored["records"])
+
+    async def async_save_audit(self, records: list[dict[str, Any]]) -> None:
+        await self._audit.async_save({"records": records})
+
+    async def async_remove(self) -> None:
+        await self._registry.async_remove()
+        await self._audit.async_remove()

@@ -1,0 +1,143 @@
+"""Grants, use counts and the audit chain survive restarts; tampering is detected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant import loader
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_test_home_assistant,
+)
+
+from custom_components.keyholder.const import DOMAIN
+from tests.integration.conftest import FRONT, Actions, async_setup_house, local
+
+pytestmark = pytest.mark.usefixtures("house")
+
+
+async def _one_time_grant_used_once(hass: HomeAssistant, actions: Actions) -> dict[str, Any]:
+    created: dict[str, Any] = await actions.call(
+        "create_grant",
+        {"kind": "link", "name": "Parcel", "doors": [FRONT], "ends": "2026-12-01 18:00", "uses": 2},
+    )
+    await actions.open(created["token"], FRONT)
+    return created
+
+
+async def test_reload_keeps_grants_counts_and_chain(
+    hass: HomeAssistant, house: MockConfigEntry, actions: Actions, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(local(hass, "2026-12-01 09:00"))
+    created = await _one_time_grant_used_once(hass, actions)
+    before = house.runtime_data.home.audit.records
+
+    assert await hass.config_entries.async_reload(house.entry_id)
+    await hass.async_block_till_done()
+
+    home = house.runtime_data.home
+    assert home.grants[created["grant_id"]].uses == 1
+    assert home.audit.records == before
+    assert home.audit.check.intact
+    assert (await actions.open(created["token"], FRONT)).allowed  # the second of two uses
+    assert (await actions.open(created["token"], FRONT)).reason == "uses_exhausted"
+
+
+async def test_a_fresh_home_assistant_on_the_same_storage_keeps_everything(
+    hass: HomeAssistant,
+    house: MockConfigEntry,
+    actions: Actions,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    freezer.move_to(local(hass, "2026-12-01 09:00"))
+    created = await _one_time_grant_used_once(hass, actions)
+    records = house.runtime_data.home.audit.records
+    public_key = house.runtime_data.home.home_key.public_key_b64
+    assert await hass.config_entries.async_unload(house.entry_id)
+
+    async with async_test_home_assistant(config_dir=str(tmp_path)) as fresh:
+        fresh.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # as enable_custom_integrations does
+        await async_setup_house(fresh, tmp_path / "porch.jpg")
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            entry_id=house.entry_id,
+            title=house.title,
+            data=dict(house.data),
+            unique_id=DOMAIN,
+            subentries_data=[
+                {
+                    "data": dict(s.data),
+                    "subentry_id": s.subentry_id,
+                    "subentry_type": s.subentry_type,
+                    "title": s.title,
+                    "unique_id": s.unique_id,
+                }
+                for s in house.subentries.values()
+            ],
+        )
+        entry.add_to_hass(fresh)
+        assert await fresh.config_entries.async_setup(entry.entry_id)
+        await fresh.async_block_till_done()
+        home = entry.runtime_data.home
+        assert home.home_key.public_key_b64 == public_key
+        assert home.grants[created["grant_id"]].uses == 1
+        assert home.audit.records == records
+        assert home.audit.check.intact
+        decision = await home.async_open_door(
+            token=created["token"],
+            door_id=next(iter(home.doors)),
+            nonce="fresh-instance-nonce-0001",
+            expires_at=local(fresh, "2026-12-01 09:01"),
+            context=Context(),
+        )
+        assert decision.allowed
+        assert await fresh.config_entries.async_unload(entry.entry_id)
+        await fresh.async_stop(force=True)
+
+
+async def test_edited_audit_file_is_detected_as_a_broken_chain(
+    hass: HomeAssistant,
+    house: MockConfigEntry,
+    actions: Actions,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(local(hass, "2026-12-01 09:00"))
+    await _one_time_grant_used_once(hass, actions)
+    assert await hass.config_entries.async_unload(house.entry_id)
+
+    stored = hass_storage[f"{DOMAIN}.{house.entry_id}.audit"]["data"]["records"]
+    stored[1]["data"]["grant"] = "Someone else"  # rewrite history
+
+    assert await hass.config_entries.async_setup(house.entry_id)
+    await hass.async_block_till_done()
+    result = await actions.call("verify_audit", {})
+    assert result["intact"] is False
+    assert result["first_broken_record"] == 1
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"audit_chain_broken_{house.entry_id}")
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.CRITICAL
+    assert house.runtime_data.home.audit.records[-1]["kind"] == "audit_chain_broken"
+
+
+async def test_deleted_audit_record_is_detected(
+    hass: HomeAssistant,
+    house: MockConfigEntry,
+    actions: Actions,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(local(hass, "2026-12-01 09:00"))
+    await _one_time_grant_used_once(hass, actions)
+    assert await hass.config_entries.async_unload(house.entry_id)
+    del hass_storage[f"{DOMAIN}.{house.entry_id}.audit"]["data"]["records"][0]
+    assert await hass.config_entries.async_setup(house.entry_id)
+    await hass.async_block_till_done()
+    assert (await actions.call("verify_audit", {}))["intact"] is False
