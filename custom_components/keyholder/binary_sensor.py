@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import KeyholderConfigEntry
-from .entity import KeyholderDoorEntity, async_ensure_home_device
+from .entity import KeyholderDoorEntity, async_add_door_entities
 from .validation import HAS_PROBATIO
 
 # Newer Home Assistant defines the device classes in ``const`` and only re-exports
@@ -44,13 +44,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One sensor per door, added to the door's subentry."""
-    home = entry.runtime_data.home
-    home_device_id = async_ensure_home_device(hass, entry)
-    for door in home.doors.values():
-        async_add_entities(
-            [VisitInProgressSensor(home, VISIT_IN_PROGRESS, door, home_device_id)],
-            config_subentry_id=door.id,
-        )
+    async_add_door_entities(
+        hass, entry, async_add_entities, VisitInProgressSensor, VISIT_IN_PROGRESS
+    )
 
 
 class VisitInProgressSensor(KeyholderDoorEntity, BinarySensorEntity):

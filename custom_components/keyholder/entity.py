@@ -8,6 +8,7 @@ home announces every change over the dispatcher and they re-read it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from homeassistant.core import HomeAssistant, callback
@@ -15,6 +16,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .core.models import Door
@@ -65,6 +67,23 @@ def async_ensure_home_device(hass: HomeAssistant, entry: KeyholderConfigEntry) -
         config_entry_id=entry.entry_id, **home_device_info(entry)
     )
     return device.id
+
+
+@callback
+def async_add_door_entities(
+    hass: HomeAssistant,
+    entry: KeyholderConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: Callable[[Home, EntityDescription, Door, str], Entity],
+    description: EntityDescription,
+) -> None:
+    """Add one entity per door, each to its door's subentry (deleting the door removes it)."""
+    home = entry.runtime_data.home
+    home_device_id = async_ensure_home_device(hass, entry)
+    for door in home.doors.values():
+        async_add_entities(
+            [entity_class(home, description, door, home_device_id)], config_subentry_id=door.id
+        )
 
 
 class KeyholderEntity(Entity):

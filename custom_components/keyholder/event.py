@@ -15,7 +15,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import KeyholderConfigEntry
-from .entity import KeyholderDoorEntity, async_ensure_home_device
+from .entity import KeyholderDoorEntity, async_add_door_entities
 from .home import signal_door_event
 from .visit import DoorEvent
 
@@ -37,13 +37,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One event entity per door, added to the door's subentry."""
-    home = entry.runtime_data.home
-    home_device_id = async_ensure_home_device(hass, entry)
-    for door in home.doors.values():
-        async_add_entities(
-            [DoorActivityEvent(home, DOOR_ACTIVITY, door, home_device_id)],
-            config_subentry_id=door.id,
-        )
+    async_add_door_entities(hass, entry, async_add_entities, DoorActivityEvent, DOOR_ACTIVITY)
 
 
 class DoorActivityEvent(KeyholderDoorEntity, EventEntity):
