@@ -11,7 +11,7 @@ from pathlib import Path
 import secrets
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 import pytest
 
 from tests.integration.conftest import FRONT, Actions, local
@@ -56,7 +56,7 @@ async def test_frozen_picture_is_refused_as_stale(
     freezer.move_to(local(hass, "2026-12-01 09:00"))
     token = await _camera_grant(actions)
     events: list[str] = []
-    hass.bus.async_listen("keyholder_event", lambda e: events.append(e.data["type"]))
+    hass.bus.async_listen("keyholder_event", callback(lambda e: events.append(e.data["type"])))
     assert (await actions.open(token, FRONT)).allowed
     freezer.tick(timedelta(seconds=31))  # the same frame, longer than the policy allows
     decision = await actions.open(token, FRONT)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
@@ -23,6 +23,15 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.usefixtures("house")
+
+
+async def _link_token(actions: Actions, name: str, door: str) -> str:
+    """A link grant for one door, valid until 18:00 on the test day; its token."""
+    created = await actions.call(
+        "create_grant",
+        {"kind": "link", "name": name, "doors": [door], "ends": "2026-12-01 18:00"},
+    )
+    return str(created["token"])
 
 
 async def _refused(actions: Actions, token: str, door: str) -> str:
@@ -124,12 +133,7 @@ async def test_paused_visits_refuse_every_remote_request(
     hass: HomeAssistant, house: MockConfigEntry, actions: Actions, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = (
-        await actions.call(
-            "create_grant",
-            {"kind": "link", "name": "Guest", "doors": [FRONT], "ends": "2026-12-01 18:00"},
-        )
-    )["token"]
+    token = await _link_token(actions, "Guest", FRONT)
     home = house.runtime_data.home
     await home.async_set_accept_visits(False, context=actions.context)
     assert await _refused(actions, token, FRONT) == "visits_paused"
@@ -141,12 +145,7 @@ async def test_car_door_is_refused_while_the_car_is_away(
     hass: HomeAssistant, actions: Actions, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = (
-        await actions.call(
-            "create_grant",
-            {"kind": "link", "name": "Parcel", "doors": [CAR], "ends": "2026-12-01 18:00"},
-        )
-    )["token"]
+    token = await _link_token(actions, "Parcel", CAR)
     await hass.services.async_call(
         "device_tracker", "see", {"dev_id": "car", "location_name": "not_home"}, blocking=True
     )
@@ -162,12 +161,7 @@ async def test_door_outside_the_grant_is_refused(
     hass: HomeAssistant, actions: Actions, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = (
-        await actions.call(
-            "create_grant",
-            {"kind": "link", "name": "Guest", "doors": [FRONT], "ends": "2026-12-01 18:00"},
-        )
-    )["token"]
+    token = await _link_token(actions, "Guest", FRONT)
     assert await _refused(actions, token, GARAGE) == "door_not_in_grant"
 
 
@@ -175,12 +169,7 @@ async def test_forged_and_replayed_requests_are_refused(
     hass: HomeAssistant, actions: Actions, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = (
-        await actions.call(
-            "create_grant",
-            {"kind": "link", "name": "Guest", "doors": [FRONT], "ends": "2026-12-01 18:00"},
-        )
-    )["token"]
+    token = await _link_token(actions, "Guest", FRONT)
     header, payload, signature = token.split(".")
     forged = f"{header}.{payload}.{signature[:-4]}AAAA"
     assert await _refused(actions, forged, FRONT) == "bad_signature"
@@ -221,14 +210,9 @@ async def test_door_relocks_after_it_closes(
     hass: HomeAssistant, actions: Actions, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = (
-        await actions.call(
-            "create_grant",
-            {"kind": "link", "name": "Guest", "doors": [FRONT], "ends": "2026-12-01 18:00"},
-        )
-    )["token"]
+    token = await _link_token(actions, "Guest", FRONT)
     events: list[dict[str, Any]] = []
-    hass.bus.async_listen("keyholder_event", lambda e: events.append(dict(e.data)))
+    hass.bus.async_listen("keyholder_event", callback(lambda e: events.append(dict(e.data))))
     await actions.open(token, FRONT)
     await set_switch(hass, "input_boolean.front_open", True)
     await advance(
@@ -245,14 +229,9 @@ async def test_door_left_open_is_reported(
     hass: HomeAssistant, actions: Actions, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = (
-        await actions.call(
-            "create_grant",
-            {"kind": "link", "name": "Guest", "doors": [FRONT], "ends": "2026-12-01 18:00"},
-        )
-    )["token"]
+    token = await _link_token(actions, "Guest", FRONT)
     events: list[str] = []
-    hass.bus.async_listen("keyholder_event", lambda e: events.append(e.data["type"]))
+    hass.bus.async_listen("keyholder_event", callback(lambda e: events.append(e.data["type"])))
     await actions.open(token, FRONT)
     await set_switch(hass, "input_boolean.front_open", True)
     await advance(hass, freezer, timedelta(minutes=11))

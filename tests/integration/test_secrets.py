@@ -17,7 +17,7 @@ from typing import Any
 import aiohasupervisor  # noqa: F401
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import MATCH_ALL
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -43,7 +43,12 @@ async def test_no_secret_in_logs_states_events_or_diagnostics(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     events: list[Event] = []
-    hass.bus.async_listen(MATCH_ALL, events.append)
+
+    @callback
+    def _record(event: Event) -> None:
+        events.append(event)
+
+    hass.bus.async_listen(MATCH_ALL, _record)
     signed_in_at = dt_util.utcnow()  # the test client's access token is issued now
     freezer.move_to(local(hass, "2026-12-01 08:00"))
 
