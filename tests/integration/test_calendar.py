@@ -438,3 +438,37 @@ async def test_a_grant_no_single_rule_describes_can_be_renamed_but_not_reschedul
     (grant,) = await _grants(actions)
     assert grant["name"] == "Cleaner Bo"
     assert len(grant["weekly"]) == 2
+
+
+async def test_a_grant_made_on_the_calendar_opens_only_inside_its_window(
+    hass: HomeAssistant, actions: Actions, ws: Ws, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(local(hass, "2026-11-30 07:00"))  # Monday
+    reply = await ws(
+        "create",
+        event={
+            "summary": "Cleaner",
+            "location": FRONT,
+            "dtstart": _at(hass, "2026-12-01 09:00"),
+            "dtend": _at(hass, "2026-12-01 12:00"),
+            "rrule": "FREQ=WEEKLY;BYDAY=TU",
+        },
+    )
+    assert reply["success"], reply
+    (grant,) = await _grants(actions)
+    opening = {"grant_id": grant["grant_id"], "door": FRONT}
+
+    freezer.move_to(local(hass, "2026-12-08 08:59"))  # the next Tuesday, a minute early
+    with pytest.raises(ServiceValidationError) as err:
+        await actions.call("open_door", opening)
+    assert err.value.translation_placeholders == {"reason": "outside_window"}
+
+    freezer.move_to(local(hass, "2026-12-08 09:00"))
+    assert await actions.call("open_door", opening) == {"allowed": True, "reason": "allowed"}
+    assert hass.states.get("lock.front").state == "unlocked"
+
+    reply = await ws("delete", uid=grant["grant_id"])
+    assert reply["success"], reply
+    with pytest.raises(ServiceValidationError) as err:
+        await actions.call("open_door", opening)
+    assert err.value.translation_placeholders == {"reason": "revoked"}
