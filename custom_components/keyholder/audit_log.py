@@ -4,6 +4,10 @@ Records are appended through ``core.audit`` and saved verbatim. At load the chai
 is verified; a broken chain (an edited or truncated file) raises a repair issue,
 is itself audited, and new records continue from the stored tail so the break
 stays visible to every later check.
+
+A hash chain cannot show records cut off its end, so the chain's head (length and
+last hash) is also kept in a file of its own and compared at load: a log shorter
+than its head, or whose record there has another hash, is broken from that point.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN, LOGGER
 from .core.audit import AuditRecord, ChainCheck, append_record, verify_chain
-from .store import KeyholderStorage
+from .store import AuditHead, KeyholderStorage
 
 ISSUE_BROKEN_CHAIN = "audit_chain_broken"
 
@@ -46,7 +50,9 @@ class AuditLog:
 
     async def async_load(self, now: datetime) -> None:
         self._records = await self._storage.async_load_audit()
-        self._check = verify_chain(self._records)
+        self._check = _with_head(
+            verify_chain(self._records), self._records, await self._storage.async_load_audit_head()
+        )
         self._tail = self._last_parsable_record()
         if self._check.intact:
             ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
@@ -79,7 +85,9 @@ class AuditLog:
             length=len(self._records),
             first_broken_seq=self._check.first_broken_seq,
         )
-        await self._storage.async_save_audit(self._records)
+        await self._storage.async_save_audit(
+            self._records, {"length": len(self._records), "hash": record.hash}
+        )
         return record
 
     @property
@@ -93,3 +101,17 @@ class AuditLog:
             except ValueError:
                 continue
         return None
+
+
+def _with_head(
+    check: ChainCheck, records: list[dict[str, Any]], head: AuditHead | None
+) -> ChainCheck:
+    """Fold the head comparison into the chain check: the earliest break wins."""
+    if head is None or head["length"] < 1:
+        return check
+    last = head["length"] - 1
+    if last < len(records) and records[last].get("hash") == head["hash"]:
+        return check
+    cut = min(last, len(records))
+    first = cut if check.first_broken_seq is None else min(cut, check.first_broken_seq)
+    return ChainCheck(intact=False, length=len(records), first_broken_seq=first)

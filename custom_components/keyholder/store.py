@@ -60,6 +60,13 @@ class StoredAudit(TypedDict):
     records: list[dict[str, Any]]
 
 
+class AuditHead(TypedDict):
+    """The chain's length and last hash, kept apart so cutting records off the end shows."""
+
+    length: int
+    hash: str
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -154,6 +161,9 @@ class KeyholderStorage:
         self._audit: Store[StoredAudit] = Store(
             hass, AUDIT_VERSION, f"{DOMAIN}.{entry_id}.audit", atomic_writes=True
         )
+        self._audit_head: Store[AuditHead] = Store(
+            hass, AUDIT_VERSION, f"{DOMAIN}.{entry_id}.audit_head", atomic_writes=True
+        )
 
     async def async_load_registry(self) -> Registry:
         stored = await self._registry.async_load()
@@ -178,9 +188,14 @@ class KeyholderStorage:
         stored = await self._audit.async_load()
         return [] if stored is None else list(stored["records"])
 
-    async def async_save_audit(self, records: list[dict[str, Any]]) -> None:
+    async def async_save_audit(self, records: list[dict[str, Any]], head: AuditHead) -> None:
         await self._audit.async_save({"records": records})
+        await self._audit_head.async_save(head)
+
+    async def async_load_audit_head(self) -> AuditHead | None:
+        return await self._audit_head.async_load()
 
     async def async_remove(self) -> None:
         await self._registry.async_remove()
         await self._audit.async_remove()
+        await self._audit_head.async_remove()

@@ -141,3 +141,23 @@ async def test_deleted_audit_record_is_detected(
     assert await hass.config_entries.async_setup(house.entry_id)
     await hass.async_block_till_done()
     assert (await actions.call("verify_audit", {}))["intact"] is False
+
+
+async def test_records_cut_off_the_end_are_detected(
+    hass: HomeAssistant,
+    house: MockConfigEntry,
+    actions: Actions,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(local(hass, "2026-12-01 09:00"))
+    await _one_time_grant_used_once(hass, actions)
+    assert await hass.config_entries.async_unload(house.entry_id)
+    records = hass_storage[f"{DOMAIN}.{house.entry_id}.audit"]["data"]["records"]
+    length = len(records)
+    del records[-1]  # the chain that remains is still internally consistent
+    assert await hass.config_entries.async_setup(house.entry_id)
+    await hass.async_block_till_done()
+    result = await actions.call("verify_audit", {})
+    assert result["intact"] is False
+    assert result["first_broken_record"] == length - 1
