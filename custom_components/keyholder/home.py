@@ -106,7 +106,9 @@ class Home:
         self._registry = Registry()
         self._cameras = CameraWatch(hass)
         self._visits: dict[str, VisitWatcher] = {}
-        self._open_lock = asyncio.Lock()
+        # Every decision and every change to grants or the switch hold this lock, so once
+        # a revoke (or pause) returns, no opening decided on the old state can follow.
+        self._lock = asyncio.Lock()
         self.last_visit: Visit | None = None
 
     # ---- loading -------------------------------------------------------------------
@@ -201,6 +203,12 @@ class Home:
         self, grant_id: str, changes: Mapping[str, Any], *, context: Context
     ) -> Grant:
         """Apply field changes (name, doors, schedule, use_limit, camera_required)."""
+        async with self._lock:
+            return await self._update_grant(grant_id, changes, context)
+
+    async def _update_grant(
+        self, grant_id: str, changes: Mapping[str, Any], context: Context
+    ) -> Grant:
         now = dt_util.utcnow()
         grant = self.get_grant(grant_id)
         if grant.revoked:
@@ -217,7 +225,15 @@ class Home:
         return updated
 
     async def async_revoke_grant(self, grant_id: str, *, context: Context) -> Grant:
-        """Revoke at once: from this moment every check refuses the grant."""
+        """Revoke at once: once this returns, no opening under the grant can follow.
+
+        It waits for an opening already being decided (the lock), so an unlock never
+        lands after the revocation has been confirmed to the homeowner.
+        """
+        async with self._lock:
+            return await self._revoke_grant(grant_id, context)
+
+    async def _revoke_grant(self, grant_id: str, context: Context) -> Grant:
         now = dt_util.utcnow()
         grant = self.get_grant(grant_id)
         if grant.revoked:
@@ -231,12 +247,13 @@ class Home:
         return revoked
 
     async def async_set_accept_visits(self, accept: bool, *, context: Context) -> None:
-        if self._registry.accept_visits == accept:
-            return
-        self._registry.accept_visits = accept
-        await self._storage.async_save_registry(self._registry)
-        await self._audit("accept_visits_changed", dt_util.utcnow(), context, accept=accept)
-        self._announce()
+        async with self._lock:
+            if self._registry.accept_visits == accept:
+                return
+            self._registry.accept_visits = accept
+            await self._storage.async_save_registry(self._registry)
+            await self._audit("accept_visits_changed", dt_util.utcnow(), context, accept=accept)
+            self._announce()
 
     # ---- opening -------------------------------------------------------------------
 
@@ -253,7 +270,7 @@ class Home:
 
         Serialised per home, so two requests cannot both spend a one-time grant.
         """
-        async with self._open_lock:
+        async with self._lock:
             return await self._open_door(token, door_id, nonce, expires_at, context)
 
     async def async_open_door_as_admin(
@@ -266,7 +283,7 @@ class Home:
         grant token is not taken here on purpose: action data is broadcast in
         ``call_service`` events and stored by the recorder, and a token is a secret.
         """
-        async with self._open_lock:
+        async with self._lock:
             now = dt_util.utcnow()
             request = AccessRequest(
                 door_id=door_id,
@@ -314,17 +331,27 @@ class Home:
     ) -> Decision:
         door = self.doors.get(request.door_id)
         door_state = self._door_state(door) if door is not None else None
-        camera = await self._camera_health(door, grant, request, now)
-        decision = decide(
-            grant,
-            request,
-            door_state,
-            camera,
-            accept_visits=self._registry.accept_visits,
-            now=now,
-            tz=self.tz,
-            policy=self.policy,
-        )
+
+        def _decide(camera: CameraHealth | None) -> Decision:
+            return decide(
+                grant,
+                request,
+                door_state,
+                camera,
+                accept_visits=self._registry.accept_visits,
+                now=now,
+                tz=self.tz,
+                policy=self.policy,
+            )
+
+        # Decide first as if the camera were live; look at it only when nothing else
+        # refuses, so a request bound to fail never costs a frame fetch.
+        camera = door.camera if door is not None else None
+        decision = _decide(CameraHealth(available=True, last_frame_at=now) if camera else None)
+        needs_camera = door is not None and door.camera_required
+        needs_camera |= grant is not None and grant.camera_required
+        if decision.allowed and camera and needs_camera:
+            decision = _decide(await self._cameras.async_health(camera, now))
         if decision.allowed and grant is not None and door is not None:
             return await self._admit(grant, door, now, context)
         await self._storage.async_save_registry(self._registry)  # remembers the nonce
@@ -402,18 +429,6 @@ class Home:
             tracker = self.hass.states.get(door.car_tracker)
             car_home = tracker is not None and tracker.state == STATE_HOME
         return DoorState(door=door, opener_available=available, car_home=car_home)
-
-    async def _camera_health(
-        self, door: Door | None, grant: Grant | None, request: AccessRequest, now: datetime
-    ) -> CameraHealth | None:
-        """Look at the camera only for a request that could otherwise succeed."""
-        if door is None or door.camera is None or grant is None:
-            return None
-        if not request.token_valid or request.nonce_replayed:
-            return None
-        if not (door.camera_required or grant.camera_required):
-            return None
-        return await self._cameras.async_health(door.camera, now)
 
     def _forget_old_nonces(self, now: datetime) -> None:
         expired = [k for k, until in self._registry.nonces.items() if until <= now]
