@@ -1,0 +1,1 @@
+"""Keypad codes: the pure planner, and each backend at its protocol boundary."""
