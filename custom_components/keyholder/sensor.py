@@ -98,13 +98,27 @@ class ActiveGrantsSensor(KeyholderSensor):
 
     _expiry_timer: CALLBACK_TYPE | None = None
 
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self._schedule_next_expiry()
+
     async def async_will_remove_from_hass(self) -> None:
         self._cancel_timer()
         await super().async_will_remove_from_hass()
 
     @callback
-    def _async_write_ha_state(self) -> None:
-        super()._async_write_ha_state()
+    def _handle_home_update(self) -> None:
+        self._schedule_next_expiry()
+        super()._handle_home_update()
+
+    @callback
+    def _on_expiry(self, _now: datetime) -> None:
+        self._expiry_timer = None
+        self._schedule_next_expiry()
+        self.async_write_ha_state()
+
+    def _schedule_next_expiry(self) -> None:
+        """Wake up when the next live grant ends, so the count drops without polling."""
         self._cancel_timer()
         now = dt_util.utcnow()
         ends = [
@@ -116,11 +130,6 @@ class ActiveGrantsSensor(KeyholderSensor):
             self._expiry_timer = async_track_point_in_utc_time(
                 self.hass, self._on_expiry, min(ends)
             )
-
-    @callback
-    def _on_expiry(self, _now: datetime) -> None:
-        self._expiry_timer = None
-        self.async_write_ha_state()
 
     def _cancel_timer(self) -> None:
         if self._expiry_timer is not None:
