@@ -42,6 +42,7 @@ from homeassistant.components.calendar.const import (
     EVENT_SUMMARY,
     CalendarEntityFeature,
 )
+from homeassistant.components.websocket_api.connection import current_connection
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -280,12 +281,17 @@ class GrantsCalendar(KeyholderEntity, CalendarEntity):
     async def _async_context(self) -> Context:
         """The caller's context; grants are an admin's to change, as with the actions.
 
-        An action sets the context just before calling; the frontend's websocket
-        commands set none. It is taken, not just read, so a later websocket edit is
-        never judged (or audited) by an earlier caller's context.
+        An action sets the context just before calling. The frontend's websocket
+        commands set none, and Home Assistant checks no admin right on them (2025.4
+        checks nothing, later releases only entity control, which every user has), so
+        the caller is read from the websocket connection serving the command. The
+        context is taken, not just read, so a later edit is never judged (or audited)
+        by an earlier caller's context.
         """
         context = self._context or Context()
         self._context = None
+        if context.user_id is None and (connection := current_connection.get()) is not None:
+            context = Context(user_id=connection.user.id)
         if context.user_id is not None:
             user = await self.hass.auth.async_get_user(context.user_id)
             if user is None or not user.is_admin:

@@ -472,3 +472,35 @@ async def test_a_grant_made_on_the_calendar_opens_only_inside_its_window(
     with pytest.raises(ServiceValidationError) as err:
         await actions.call("open_door", opening)
     assert err.value.translation_placeholders == {"reason": "revoked"}
+
+
+async def test_a_user_who_is_not_an_admin_cannot_change_grants_from_the_calendar_panel(
+    hass: HomeAssistant,
+    actions: Actions,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The calendar panel talks websocket, where Home Assistant checks no admin right."""
+    client = await hass_ws_client(
+        hass, hass_read_only_access_token
+    )  # signs in before the clock moves
+    freezer.move_to(local(hass, "2026-11-30 07:00"))
+    created = await actions.call("create_grant", CLEANER)
+    tuesday = {"dtstart": _at(hass, "2026-12-01 20:00"), "dtend": _at(hass, "2026-12-01 23:00")}
+    for kind, payload in [
+        ("create", {"event": {"summary": "Party", **tuesday}}),
+        ("update", {"uid": created["grant_id"], "event": {"summary": "Cleaner", **tuesday}}),
+        ("delete", {"uid": created["grant_id"]}),
+    ]:
+        await client.send_json_auto_id(
+            {"type": f"calendar/event/{kind}", "entity_id": CALENDAR, **payload}
+        )
+        reply = await client.receive_json()
+        assert not reply["success"], (kind, reply)
+    (grant,) = await _grants(actions)
+    assert grant["grant_id"] == created["grant_id"]
+    assert grant["weekly"] == [
+        {"days": ["tue"], "start": "09:00", "end": "12:00"},
+        {"days": ["thu"], "start": "09:00", "end": "12:00"},
+    ]
