@@ -1,4 +1,8 @@
-"""``keyholder-bridge``: run the bridge."""
+"""``keyholder-bridge``: serve the bridge, and administer it from the same command.
+
+Admin commands talk to the database directly (no HTTP admin API is needed to bootstrap a
+bridge). They check their input before touching the database, so a typo changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,36 @@ import os
 import signal
 import sys
 
-from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.app import create_app
-from bridge.config import BridgeConfig, ConfigError
+from bridge.admin_commands import ADMIN_COMMANDS, AdminError, add_admin_parsers
+from bridge.config import LOG_FORMATS, BridgeConfig, ConfigError, DatabaseConfig
+from bridge.db.engine import display_url
+from bridge.logs import configure_logging
 
 LOGGER = logging.getLogger("bridge")
+
+
+def _database_flags() -> argparse.ArgumentParser:
+    """Flags every subcommand shares, so admin commands reach the database ``serve`` uses."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("storage and logging")
+    group.add_argument(
+        "--data-dir",
+        help="directory for the default SQLite database (env KEYHOLDER_BRIDGE_DATA_DIR,"
+        " default ./bridge-data)",
+    )
+    group.add_argument(
+        "--database-url",
+        help="sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+        " (env KEYHOLDER_BRIDGE_DATABASE_URL); overrides --data-dir",
+    )
+    group.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text for people, json for log collectors (env KEYHOLDER_BRIDGE_LOG_FORMAT)",
+    )
+    return common
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,15 +52,22 @@ def _parser() -> argparse.ArgumentParser:
         prog="keyholder-bridge",
         description="Relay carriers and guests to Keyholder homes.",
     )
+    common = _database_flags()
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve HTTP and the home websocket")
+    serve = sub.add_parser("serve", parents=[common], help="serve HTTP and the home websocket")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on; 0 picks a free one")
+    add_admin_parsers(sub, common)
     return parser
 
 
 async def serve(config: BridgeConfig) -> None:
     """Serve until SIGINT or SIGTERM, then shut down cleanly."""
+    # Imported here so the admin commands start without loading the web stack.
+    from aiohttp import web  # noqa: PLC0415
+
+    from bridge.app import create_app  # noqa: PLC0415
+
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()
     try:
@@ -51,14 +86,34 @@ async def serve(config: BridgeConfig) -> None:
         await runner.cleanup()
 
 
+def _fail(message: str, status: int) -> int:
+    print(f"keyholder-bridge: {message}", file=sys.stderr)  # noqa: T201
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        config = BridgeConfig.from_sources(host=args.host, port=args.port, environ=os.environ)
+        database = DatabaseConfig.from_sources(
+            environ=os.environ,
+            data_dir=args.data_dir,
+            database_url=args.database_url,
+            log_format=args.log_format,
+        )
+        configure_logging(database.log_format)
+        if args.command == "serve":
+            config = BridgeConfig.from_sources(
+                host=args.host, port=args.port, environ=os.environ, database=database
+            )
     except ConfigError as err:
-        print(f"keyholder-bridge: {err}", file=sys.stderr)  # noqa: T201
-        return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config))
-    return 0
+        return _fail(str(err), 2)
+    if args.command == "serve":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(config))
+        return 0
+    try:
+        return asyncio.run(ADMIN_COMMANDS[args.command](args, database.url))
+    except AdminError as err:
+        return _fail(str(err), err.status)
+    except (SQLAlchemyError, OSError) as err:
+        return _fail(f"cannot use the database {display_url(database.url)}: {err}", 1)

@@ -1,0 +1,1 @@
+"""Alembic migrations: the only place the bridge's schema is created or changed."""

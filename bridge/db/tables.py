@@ -1,0 +1,85 @@
+"""Declarative tables; the schema itself is owned by the Alembic migrations next to this file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Dialect, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+PUBLIC_KEY_BYTES = 32
+SHA256_BYTES = 32
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend.
+
+    PostgreSQL keeps the zone; SQLite hands back naive values. Comparing an expiry against
+    ``datetime.now(UTC)`` must behave the same on both, so naive values are read back as UTC
+    and naive values are refused on the way in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Metadata shared by the bridge's tables."""
+
+
+class Home(Base):
+    """A home that enrolled with a one-time code and proves itself with its Ed25519 key."""
+
+    __tablename__ = "homes"
+    __table_args__ = (UniqueConstraint("public_key", name="uq_homes_public_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(PUBLIC_KEY_BYTES))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class EnrolmentCode(Base):
+    """A one-time code the admin hands to a homeowner.
+
+    ``id`` is the code's public selector (found without a secret-dependent lookup); the secret
+    part exists only as ``code_hash`` of the whole code, compared in constant time.
+    """
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(SHA256_BYTES))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    home_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("homes.id", name="fk_enrolment_codes_home_id"), default=None
+    )
+
+
+class Carrier(Base):
+    """A delivery company in the bridge's directory; homeowners approve it in Home Assistant."""
+
+    __tablename__ = "carriers"
+    __table_args__ = (UniqueConstraint("public_key", name="uq_carriers_public_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(PUBLIC_KEY_BYTES))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,0 +1,105 @@
+"""Fixtures shared by the bridge tests: one database per test, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+import re
+import secrets
+import shutil
+import signal
+import sys
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+import pytest
+
+from bridge.db.engine import create_engine, session_factory
+from bridge.db.migrate import upgrade
+from bridge.db.repository import Registry
+from bridge.keys import encode_public_key
+
+# The PostgreSQL server the end-to-end tests use: loopback, trust authentication.
+POSTGRES = "postgres@127.0.0.1:5432"
+POSTGRES_ADMIN_DSN = f"postgresql://{POSTGRES}/test"
+LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
+
+
+def bridge_command() -> list[str]:
+    """The installed console script next to this interpreter, as operators run it."""
+    script = shutil.which("keyholder-bridge", path=Path(sys.executable).parent)
+    assert script, "the keyholder-bridge console script is installed with the package"
+    return [script]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, socket_enabled: None
+) -> AsyncIterator[str]:
+    """An empty database of its own for each test, dropped afterwards so runs never collide."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bridge.sqlite3'}"
+        return
+    name = f"keyholder_bridge_{secrets.token_hex(6)}"
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    except OSError as err:
+        pytest.fail(f"PostgreSQL at {POSTGRES} is needed for the bridge tests: {err}")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql+asyncpg://{POSTGRES}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def registry(database_url: str) -> AsyncIterator[Registry]:
+    """A registry over a freshly migrated database (the real migrations, never create_all)."""
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        yield Registry(session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+def new_public_key() -> str:
+    """A real Ed25519 public key in the bridge's spelling (the private half is thrown away)."""
+    raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return encode_public_key(raw)
+
+
+@pytest.fixture
+def public_key() -> str:
+    return new_public_key()
+
+
+@pytest.fixture
+async def bridge_url(tmp_path: Path, database_url: str) -> AsyncIterator[str]:
+    """Start ``keyholder-bridge serve`` on a free loopback port (sockets stay loopback-only)."""
+    process = await asyncio.create_subprocess_exec(
+        *bridge_command(), "serve", "--host", "127.0.0.1", "--port", "0",
+        "--database-url", database_url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert process.stdout is not None
+    match = None
+    try:
+        async with asyncio.timeout(20):
+            while match is None:
+                line = await process.stdout.readline()
+                if not line:
+                    pytest.fail("the bridge exited before listening")
+                match = LISTENING.search(line)
+        yield match.group(1).decode()
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(10):
+                await process.wait()
+    assert process.returncode == 0, "the bridge shuts down cleanly on SIGTERM"
