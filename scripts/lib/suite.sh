@@ -66,7 +66,11 @@ run_suite() {
     "$bin/mypy" --cache-dir ".mypy_cache/$flavor" "$probatio" HAS_PROBATIO \
         custom_components bridge scripts
     echo "--- pytest"
-    COVERAGE_FILE=".coverage.$flavor" "$bin/python" -m pytest -p no:cacheprovider \
+    # Data left by an earlier or partial run would be combined into this one.
+    rm -f ".coverage.$flavor" ".coverage.$flavor".*
+    # Subprocesses (the bridge's CLI tests) measure coverage too; wherever they run,
+    # they must use this configuration (branch coverage), or the data cannot combine.
+    COVERAGE_RCFILE="$repo/pyproject.toml" COVERAGE_FILE=".coverage.$flavor" "$bin/python" -m pytest -p no:cacheprovider \
         --cov --cov-report=term "$@"
     if [ $# -eq 0 ]; then
         echo "--- the pure core (decision, schedule, tokens, audit, PINs) is fully covered"
