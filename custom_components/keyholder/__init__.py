@@ -11,6 +11,7 @@ from .const import DOMAIN
 from .data import KeyholderConfigEntry, KeyholderData
 from .home import Home
 from .home_key import async_load_home_key, async_remove_home_key
+from .keypad import SlotBook
 from .pin_vault import PinVault
 from .services import async_setup_services
 from .store import KeyholderStorage
@@ -47,6 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     # Adding, editing or removing a door (a subentry) reloads the home with the new doors.
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    home.async_start_codes()  # in the background: radio work never holds up setup
     return True
 
 
@@ -56,6 +58,7 @@ async def _async_reload(hass: HomeAssistant, entry: KeyholderConfigEntry) -> Non
 
 async def async_unload_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> bool:
     """Unload one home; its storage stays for the next setup."""
+    await entry.runtime_data.home.async_stop_codes()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
@@ -64,3 +67,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -
     await async_remove_home_key(hass, entry.entry_id)
     await KeyholderStorage(hass, entry.entry_id).async_remove()
     await PinVault(hass, entry.entry_id).async_remove()
+    await SlotBook(hass, entry.entry_id).async_remove()

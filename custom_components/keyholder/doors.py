@@ -33,11 +33,15 @@ CONF_CAMERA_REQUIRED: Final = "camera_required"
 CONF_RELOCK_DELAY: Final = "relock_delay"  # seconds
 CONF_MAX_VISIT: Final = "max_visit"  # minutes
 CONF_CAR_TRACKER: Final = "car_tracker"
+CONF_FIRST_SLOT: Final = "first_keypad_slot"
+CONF_LAST_SLOT: Final = "last_keypad_slot"
 
 DEFAULT_RELOCK_DELAY: Final = 30
 DEFAULT_MAX_VISIT: Final = 10
 RELOCK_DELAY_RANGE: Final = (0, 3600)
 MAX_VISIT_RANGE: Final = (1, 240)
+# Zigbee Door Lock user ids are 0-based and at most 0xFFFE; locks hold far fewer.
+KEYPAD_SLOT_RANGE: Final = (0, 254)
 
 # The entity fields, with the domains each may name.
 _ENTITY_DOMAINS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -60,16 +64,13 @@ def door_schema() -> vol.Schema:
             selector.EntitySelectorConfig(domain=list(_ENTITY_DOMAINS[field]))
         )
 
-    def number(bounds: tuple[int, int], unit: str) -> selector.NumberSelector:
-        return selector.NumberSelector(
-            selector.NumberSelectorConfig(
-                min=bounds[0],
-                max=bounds[1],
-                step=1,
-                unit_of_measurement=unit,
-                mode=selector.NumberSelectorMode.BOX,
-            )
+    def number(bounds: tuple[int, int], unit: str | None = None) -> selector.NumberSelector:
+        config = selector.NumberSelectorConfig(
+            min=bounds[0], max=bounds[1], step=1, mode=selector.NumberSelectorMode.BOX
         )
+        if unit is not None:
+            config["unit_of_measurement"] = unit
+        return selector.NumberSelector(config)
 
     return vol.Schema(
         {
@@ -92,6 +93,8 @@ def door_schema() -> vol.Schema:
                 MAX_VISIT_RANGE, UnitOfTime.MINUTES
             ),
             vol.Optional(CONF_CAR_TRACKER): entity(CONF_CAR_TRACKER),
+            vol.Optional(CONF_FIRST_SLOT): number(KEYPAD_SLOT_RANGE),
+            vol.Optional(CONF_LAST_SLOT): number(KEYPAD_SLOT_RANGE),
         }
     )
 
@@ -143,7 +146,39 @@ def validate_door(
             errors[field] = f"{field}_invalid"
         data[field] = number
 
+    slots, slot_errors = _keypad_slots(user_input)
+    errors.update(slot_errors)
+    if slots is not None:
+        data[CONF_FIRST_SLOT], data[CONF_LAST_SLOT] = slots
     return data, errors
+
+
+def _keypad_slots(
+    user_input: Mapping[str, Any],
+) -> tuple[tuple[int, int] | None, dict[str, str]]:
+    """The keypad slot range, both ends or neither; neither leaves the door remote-only."""
+    given = {
+        field: user_input[field]
+        for field in (CONF_FIRST_SLOT, CONF_LAST_SLOT)
+        if user_input.get(field) is not None
+    }
+    if not given:
+        return None, {}
+    ends: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    low, high = KEYPAD_SLOT_RANGE
+    for field in (CONF_FIRST_SLOT, CONF_LAST_SLOT):
+        if field not in given:
+            errors[field] = "keypad_slots_incomplete"
+        elif (number := _whole_number(given[field])) is None or not low <= number <= high:
+            errors[field] = "keypad_slot_invalid"
+        else:
+            ends[field] = number
+    if not errors and ends[CONF_LAST_SLOT] < ends[CONF_FIRST_SLOT]:
+        errors[CONF_LAST_SLOT] = "keypad_slots_reversed"
+    if errors:
+        return None, errors
+    return (ends[CONF_FIRST_SLOT], ends[CONF_LAST_SLOT]), {}
 
 
 def _name_error(name: str, taken_names: set[str]) -> str | None:
@@ -200,6 +235,11 @@ def door_from_subentry(subentry_id: str, data: Mapping[str, Any]) -> Door:
         relock_delay=timedelta(seconds=int(data.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY))),
         max_visit=timedelta(minutes=int(data.get(CONF_MAX_VISIT, DEFAULT_MAX_VISIT))),
         car_tracker=data.get(CONF_CAR_TRACKER),
+        keypad_slots=(
+            range(int(data[CONF_FIRST_SLOT]), int(data[CONF_LAST_SLOT]) + 1)
+            if data.get(CONF_FIRST_SLOT) is not None and data.get(CONF_LAST_SLOT) is not None
+            else None
+        ),
     )
 
 

@@ -76,11 +76,18 @@ def async_add_door_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     entity_class: Callable[[Home, EntityDescription, Door, str], Entity],
     description: EntityDescription,
+    *,
+    only: Callable[[Door], bool] = lambda _door: True,
 ) -> None:
-    """Add one entity per door, each to its door's subentry (deleting the door removes it)."""
+    """Add one entity per door (``only`` picks which), each to its door's subentry.
+
+    Deleting the door removes them.
+    """
     home = entry.runtime_data.home
     home_device_id = async_ensure_home_device(hass, entry)
     for door in home.doors.values():
+        if not only(door):
+            continue
         async_add_entities(
             [entity_class(home, description, door, home_device_id)], config_subentry_id=door.id
         )

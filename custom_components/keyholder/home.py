@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 import hashlib
 import secrets
 from typing import Any
@@ -26,6 +27,7 @@ from homeassistant.util import dt as dt_util
 from .action_input import invalid
 from .audit_log import AuditLog, AuditValue
 from .camera_health import CameraWatch
+from .codes.sync import pin_digest
 from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
 from .core.decision import Decision, Reason, decide
 from .core.models import (
@@ -44,6 +46,7 @@ from .core.status import is_live
 from .core.tokens import TokenError, sign_grant_token, verify_grant_token
 from .doors import entry_doors
 from .home_key import HomeKey
+from .keypad import DoorCodes, SlotBook, free_slot, wanted_codes
 from .pin_vault import PinVault
 from .store import KeyholderStorage, Registry
 from .visit import DoorEvent, Visit, VisitWatcher
@@ -106,6 +109,9 @@ class Home:
         self._registry = Registry()
         self._cameras = CameraWatch(hass)
         self._visits: dict[str, VisitWatcher] = {}
+        self._slots = SlotBook(hass, entry.entry_id)
+        self._codes: dict[str, DoorCodes] = {}
+        self._digest_key = b""
         # Every decision and every change to grants or the switch hold this lock, so once
         # a revoke (or pause) returns, no opening decided on the old state can follow.
         self._lock = asyncio.Lock()
@@ -116,7 +122,35 @@ class Home:
     async def async_load(self) -> None:
         self._registry = await self._storage.async_load_registry()
         await self._pins.async_load()
+        await self._slots.async_load()
+        self._digest_key = await self._pins.async_digest_key()
         await self.audit.async_load(dt_util.utcnow())
+
+    @callback
+    def async_start_codes(self) -> None:
+        """Start one sync task per door with keypad codes; none waits for another."""
+        for door in self.doors.values():
+            if door.keypad_slots is None:
+                continue
+            codes = DoorCodes(
+                self.hass,
+                self.entry,
+                door,
+                door.keypad_slots,
+                self._slots,
+                wanted=partial(self._wanted_codes, door),
+                pin_for=partial(self._pin_in_slot, door),
+                digest=self._digest,
+                on_keypad=partial(self._on_keypad, door),
+                on_change=self._announce,
+            )
+            self._codes[door.id] = codes
+            codes.request_sync()
+
+    async def async_stop_codes(self) -> None:
+        for codes in self._codes.values():
+            await codes.async_stop()
+        self._codes.clear()
 
     @callback
     def async_unload(self) -> None:
@@ -146,6 +180,10 @@ class Home:
     def accept_visits(self) -> bool:
         return self._registry.accept_visits
 
+    def keypad_codes(self, door_id: str) -> DoorCodes | None:
+        """The keypad codes of a door's lock; None for a remote-only door."""
+        return self._codes.get(door_id)
+
     def visit_in_progress(self, door_id: str) -> bool:
         watcher = self._visits.get(door_id)
         return watcher is not None and watcher.active
@@ -174,11 +212,20 @@ class Home:
     # ---- grants ----------------------------------------------------------------------
 
     async def async_create_grant(self, draft: GrantDraft, *, context: Context) -> IssuedGrant:
+        """Create, sign and save a grant; a keypad grant takes a slot on each keypad door."""
+        async with self._lock:  # two grants created at once never take the same slot
+            issued = await self._create_grant(draft, context)
+        self._sync_codes(issued.grant.doors)  # radio work after the lock is released
+        return issued
+
+    async def _create_grant(self, draft: GrantDraft, context: Context) -> IssuedGrant:
         now = dt_util.utcnow()
         self._check_doors(draft.doors)
         pin = self._new_pin(now) if draft.kind is GrantKind.KEYPAD else None
+        grant_id = secrets.token_hex(8)
+        allocations = self._allocate_slots(grant_id, draft.kind, draft.doors, now)
         grant = Grant(
-            id=secrets.token_hex(8),
+            id=grant_id,
             kind=draft.kind,
             name=draft.name,
             doors=draft.doors,
@@ -194,6 +241,7 @@ class Home:
         if pin is not None:
             await self._pins.async_put(grant.id, pin)
         self._registry.grants[grant.id] = grant
+        await self._save_allocations(allocations)
         await self._storage.async_save_registry(self._registry)
         await self._audit("grant_created", now, context, grant=grant)
         self._announce()
@@ -204,7 +252,10 @@ class Home:
     ) -> Grant:
         """Apply field changes (name, doors, schedule, use_limit, camera_required)."""
         async with self._lock:
-            return await self._update_grant(grant_id, changes, context)
+            before = self.get_grant(grant_id).doors
+            updated = await self._update_grant(grant_id, changes, context)
+        self._sync_codes(before | updated.doors)  # radio work after the lock is released
+        return updated
 
     async def _update_grant(
         self, grant_id: str, changes: Mapping[str, Any], context: Context
@@ -213,10 +264,13 @@ class Home:
         grant = self.get_grant(grant_id)
         if grant.revoked:
             raise invalid("grant_revoked")
+        allocations: dict[str, int] = {}
         if "doors" in changes:
             self._check_doors(changes["doors"])
+            allocations = self._allocate_slots(grant.id, grant.kind, changes["doors"], now)
         updated = replace(grant, **changes)
         self._registry.grants[grant_id] = updated
+        await self._save_allocations(allocations)
         await self._storage.async_save_registry(self._registry)
         await self._audit(
             "grant_updated", now, context, grant=updated, fields=",".join(sorted(changes))
@@ -231,7 +285,9 @@ class Home:
         lands after the revocation has been confirmed to the homeowner.
         """
         async with self._lock:
-            return await self._revoke_grant(grant_id, context)
+            revoked = await self._revoke_grant(grant_id, context)
+        self._sync_codes(revoked.doors)  # the code leaves the lock; no radio under the lock
+        return revoked
 
     async def _revoke_grant(self, grant_id: str, context: Context) -> Grant:
         now = dt_util.utcnow()
@@ -418,6 +474,94 @@ class Home:
             eager_start=True,
         )
         self._announce()
+
+    # ---- keypad codes ----------------------------------------------------------------
+
+    async def async_record_keypad_use(self, grant_id: str, door_id: str) -> None:
+        """A guest typed the grant's code at the door: announce, audit, count the use.
+
+        The lock decided on its own; this only records it. A used-up one-time code
+        is cleared by the sync that follows.
+        """
+        door = self.doors.get(door_id)
+        if door is None:
+            return
+        async with self._lock:
+            now = dt_util.utcnow()
+            grant = self._registry.grants.get(grant_id)
+            if grant is not None:
+                grant = replace(grant, uses=grant.uses + 1)
+                self._registry.grants[grant.id] = grant
+                await self._storage.async_save_registry(self._registry)
+            await self._audit("keypad_used", now, None, grant=grant, door=door)
+            self._door_event(door, DoorEvent.KEYPAD_USED, grant=grant, reason=None)
+            self._announce()
+        self._sync_codes(frozenset({door_id}))
+
+    @callback
+    def _on_keypad(self, door: Door, slot: int) -> None:
+        grant_id = self._slots.door(door.id).grants.get(slot)
+        if grant_id is None:
+            LOGGER.info("A keypad code Keyholder does not manage opened %s", door.name)
+            self.hass.async_create_task(
+                self._audit("keypad_used_unmanaged", dt_util.utcnow(), None, door=door, slot=slot),
+                eager_start=True,
+            )
+            return
+        self.hass.async_create_task(
+            self.async_record_keypad_use(grant_id, door.id), eager_start=True
+        )
+
+    @callback
+    def _sync_codes(self, door_ids: frozenset[str]) -> None:
+        for door_id in door_ids:
+            if (codes := self._codes.get(door_id)) is not None:
+                codes.request_sync()
+
+    def _digest(self, pin: str) -> str:
+        return pin_digest(pin, key=self._digest_key)
+
+    def _allocate_slots(
+        self, grant_id: str, kind: GrantKind, door_ids: frozenset[str], now: datetime
+    ) -> dict[str, int]:
+        """A free slot on each keypad door of a keypad grant; refuse if a range is full."""
+        if kind is not GrantKind.KEYPAD:
+            return {}
+        doors = self.doors
+        allocations: dict[str, int] = {}
+        for door_id in sorted(door_ids):
+            door = doors[door_id]
+            if door.keypad_slots is None:
+                continue
+            held = self._slots.door(door_id).grants
+            if grant_id in held.values():
+                continue
+            free = free_slot(door_id, door.keypad_slots, held, self._registry.grants, now)
+            if free is None:
+                raise invalid("keypad_slots_full", door=door.name)
+            allocations[door_id] = free
+        for door_id, slot in allocations.items():
+            self._slots.door(door_id).grants[slot] = grant_id
+        return allocations
+
+    async def _save_allocations(self, allocations: Mapping[str, int]) -> None:
+        if allocations:
+            await self._slots.async_save()
+
+    def _wanted_codes(self, door: Door, now: datetime) -> tuple[dict[int, str], list[datetime]]:
+        return wanted_codes(
+            door.id,
+            self._slots.door(door.id).grants,
+            self._registry.grants,
+            pin_for=self._pins.get,
+            digest=self._digest,
+            tz=self.tz,
+            now=now,
+        )
+
+    def _pin_in_slot(self, door: Door, slot: int) -> str | None:
+        grant_id = self._slots.door(door.id).grants.get(slot)
+        return self._pins.get(grant_id) if grant_id is not None else None
 
     # ---- inputs to the decision ---------------------------------------------------------
 

@@ -7,12 +7,17 @@ response to an admin, and are never put in logs, events, states or diagnostics.
 
 from __future__ import annotations
 
+import secrets
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
 
 VERSION = 1
+# The key of the slot records' PIN digests (``codes.sync.pin_digest``) sits with the
+# PINs: a digest is only as safe as its key, and this file is the private one.
+_DIGEST_KEY = "#digest_key"
 
 
 class PinVault:
@@ -25,16 +30,23 @@ class PinVault:
         self._pins: dict[str, str] = {}
 
     def __repr__(self) -> str:
-        return f"PinVault({len(self._pins)} pins)"
+        return f"PinVault({len(self._pins.keys() - {_DIGEST_KEY})} pins)"
 
     async def async_load(self) -> None:
         self._pins = dict(await self._store.async_load() or {})
 
     def get(self, grant_id: str) -> str | None:
-        return self._pins.get(grant_id)
+        return None if grant_id == _DIGEST_KEY else self._pins.get(grant_id)
 
     def in_use(self, pin: str) -> bool:
-        return pin in self._pins.values()
+        return any(pin == value for key, value in self._pins.items() if key != _DIGEST_KEY)
+
+    async def async_digest_key(self) -> bytes:
+        """The key for PIN digests, made on first use and kept for good."""
+        if (key := self._pins.get(_DIGEST_KEY)) is None:
+            key = self._pins[_DIGEST_KEY] = secrets.token_hex(32)
+            await self._store.async_save(dict(self._pins))
+        return bytes.fromhex(key)
 
     async def async_put(self, grant_id: str, pin: str) -> None:
         self._pins[grant_id] = pin

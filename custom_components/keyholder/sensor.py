@@ -1,5 +1,9 @@
 """The home's sensors: how many grants are live, and the last visit.
 
+"Keypad codes" (one per door with keypad codes) says whether the lock holds what
+it should: in sync, syncing, or failed (then a repair explains); its attributes
+give each slot's state, never a PIN or a digest.
+
 "Active grants" changes without any action when a grant runs out, so the sensor
 arms a timer for the next expiry instead of polling. "Last visit" is restored
 after a restart (the home keeps only the current run's visits in memory); its
@@ -26,8 +30,9 @@ from homeassistant.util import dt as dt_util
 
 from .core.status import is_live
 from .data import KeyholderConfigEntry
-from .entity import KeyholderEntity
+from .entity import KeyholderDoorEntity, KeyholderEntity, async_add_door_entities
 from .home import Home
+from .keypad import CodesStatus
 
 PARALLEL_UPDATES = 0  # read-only: the state is pushed by the home
 
@@ -70,6 +75,14 @@ LAST_VISIT = KeyholderSensorEntityDescription(
 )
 
 
+KEYPAD_CODES = SensorEntityDescription(
+    key="keypad_codes",
+    translation_key="keypad_codes",
+    device_class=SensorDeviceClass.ENUM,
+    options=[status.value for status in CodesStatus],
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: KeyholderConfigEntry,
@@ -77,6 +90,30 @@ async def async_setup_entry(
 ) -> None:
     home = entry.runtime_data.home
     async_add_entities([ActiveGrantsSensor(home, ACTIVE_GRANTS), LastVisitSensor(home, LAST_VISIT)])
+    async_add_door_entities(
+        hass,
+        entry,
+        async_add_entities,
+        KeypadCodesSensor,
+        KEYPAD_CODES,
+        only=lambda door: door.keypad_slots is not None,
+    )
+
+
+class KeypadCodesSensor(KeyholderDoorEntity, SensorEntity):
+    """Whether a door's lock holds the codes it should; each slot's state as attributes."""
+
+    @property
+    def native_value(self) -> str:
+        codes = self.home.keypad_codes(self.door.id)
+        return codes.status.value if codes is not None else CodesStatus.SYNCING.value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, str] | None:
+        codes = self.home.keypad_codes(self.door.id)
+        if codes is None or codes.states is None:
+            return None
+        return {f"slot_{slot}": state.value for slot, state in sorted(codes.states.items())}
 
 
 class KeyholderSensor(KeyholderEntity, SensorEntity):

@@ -54,6 +54,7 @@ class Door:
     relock_delay: timedelta = timedelta(seconds=30)
     max_visit: timedelta = timedelta(minutes=10)
     car_tracker: str | None = None  # ``device_tracker`` that must be ``home`` (car doors)
+    keypad_slots: range | None = None  # the lock's slots Keyholder may use; None: remote only
 
     @property
     def opener_domain(self) -> str:

@@ -1,0 +1,338 @@
+"""Keypad codes end to end: a grant's PIN on a Zigbee2MQTT lock, and back off it.
+
+Home Assistant's real mqtt integration talks to the real Mosquitto on
+127.0.0.1:1883; the lock is ``tests/codes/z2m_lock.py``, a separate MQTT client
+that keeps a PIN table like the firmware. MQTT round trips need real time, so
+these tests do not freeze the clock: windows are placed relative to now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+import logging
+import time
+
+from homeassistant.components.mqtt.models import DATA_MQTT
+from homeassistant.const import MATCH_ALL
+from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.keyholder import keypad
+from custom_components.keyholder.codes.sync import RetryPolicy
+from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
+from custom_components.keyholder.core.models import GrantKind, Schedule, WeeklyWindow
+from custom_components.keyholder.core.schedule import is_open
+from custom_components.keyholder.doors import door_from_subentry, validate_door
+from custom_components.keyholder.home import GrantDraft, Home
+
+from ..codes.z2m_lock import SimulatedZ2mLock
+from .conftest import door_subentry
+
+HARNESS_LOGGER = "pytest_homeassistant_custom_component.common"
+SLOTS = {"first_keypad_slot": 10, "last_keypad_slot": 12}
+
+
+async def _until(check: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + 20
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def fast_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keypad, "BACKEND_OPTIONS", {"timeout": 1.0, "read_after_write": 0.3})
+    monkeypatch.setattr(
+        keypad,
+        "RETRY_POLICY",
+        RetryPolicy(
+            first_delay=timedelta(seconds=0.3),
+            ceiling=timedelta(seconds=0.6),
+            max_attempts=3,
+            max_ops_per_run=3,
+            run_spacing=timedelta(seconds=0.2),
+        ),
+    )
+
+
+@pytest.fixture
+async def mqtt_entry(
+    hass: HomeAssistant, socket_enabled: None, mock_hass_config: None
+) -> AsyncIterator[MockConfigEntry]:
+    entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": 1883})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await _until(lambda: hass.data[DATA_MQTT].client.connected, "the broker connection")
+    yield entry
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _start_lock(hass: HomeAssistant, name: str) -> tuple[SimulatedZ2mLock, str]:
+    device = SimulatedZ2mLock(name=name)
+    await hass.async_add_executor_job(device.start)
+    registry = er.async_get(hass)
+    await _until(
+        lambda: registry.async_get_entity_id("lock", "mqtt", device.unique_id), "the lock entity"
+    )
+    entity_id = registry.async_get_entity_id("lock", "mqtt", device.unique_id)
+    assert entity_id is not None
+    return device, entity_id
+
+
+@pytest.fixture
+async def locks(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> AsyncIterator[list[tuple[SimulatedZ2mLock, str]]]:
+    started = [await _start_lock(hass, "Front lock"), await _start_lock(hass, "Back lock")]
+    yield started
+    for device, _ in started:
+        await hass.async_add_executor_job(device.stop)
+
+
+@pytest.fixture
+async def home_entry(
+    hass: HomeAssistant, locks: list[tuple[SimulatedZ2mLock, str]]
+) -> AsyncIterator[MockConfigEntry]:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_HOME_NAME: "Home"},
+        unique_id=DOMAIN,
+        subentries_data=[
+            door_subentry("Front", opener=locks[0][1], **SLOTS),
+            door_subentry("Back", opener=locks[1][1], **SLOTS),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _home(entry: MockConfigEntry) -> Home:
+    home: Home = entry.runtime_data.home
+    return home
+
+
+def _door_id(home: Home, name: str) -> str:
+    return next(door.id for door in home.doors.values() if door.name == name)
+
+
+def _entity(hass: HomeAssistant, domain: str, unique_id: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(domain, DOMAIN, unique_id)
+    assert entity_id is not None
+    return entity_id
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str | None:
+    state = hass.states.get(entity_id)
+    return state.state if state else None
+
+
+def _window_soon(hass: HomeAssistant, minutes_ahead: int) -> Schedule:
+    """A weekly window starting ``minutes_ahead`` from now (inside the lead time)."""
+    now = dt_util.utcnow()
+    start = dt_util.as_local(now + timedelta(minutes=minutes_ahead))
+    start_minute = start.hour * 60 + start.minute
+    window = WeeklyWindow(start.weekday(), start_minute, min(start_minute + 60, 1440))
+    return Schedule(valid_from=now - timedelta(minutes=1), weekly=(window,))
+
+
+async def test_a_weekly_keypad_grant_is_programmed_attributed_and_cleared(
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    locks: list[tuple[SimulatedZ2mLock, str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    events: list[Event] = []
+    hass.bus.async_listen(MATCH_ALL, events.append)
+    front, _ = locks[0]
+    home = _home(home_entry)
+    door_id = _door_id(home, "Front")
+    sensor = _entity(hass, "sensor", f"{door_id}_keypad_codes")
+    activity = _entity(hass, "event", f"{door_id}_door_activity")
+    await _until(lambda: _state(hass, sensor) == "in_sync", "the first sync")
+    assert front.pins == {}
+
+    schedule = _window_soon(hass, 5)
+    issued = await home.async_create_grant(
+        GrantDraft(GrantKind.KEYPAD, "Cleaner", frozenset({door_id}), schedule),
+        context=Context(),
+    )
+    pin = issued.pin
+    assert pin is not None
+    # Before the window opens, the code is already on the lock, in the lowest slot.
+    await _until(lambda: front.pins == {10: pin}, "the code on the lock")
+    assert not is_open(schedule, home.tz, dt_util.utcnow())
+    await _until(lambda: _state(hass, sensor) == "in_sync", "the sensor")
+    attributes = hass.states.get(sensor).attributes  # type: ignore[union-attr]
+    assert attributes["slot_10"] == "set"
+
+    # A keypad unlock on that slot is the cleaner's.
+    await hass.async_add_executor_job(front.emit_keypad_unlock, 10)
+    await _until(lambda: home.grants[issued.grant.id].uses == 1, "the use to be counted")
+    await hass.async_block_till_done()
+    fired = hass.states.get(activity)
+    assert fired is not None
+    assert fired.attributes["event_type"] == "keypad_used"
+    assert fired.attributes["grant"] == "Cleaner"
+    used = [r for r in home.audit.records if r["kind"] == "keypad_used"]
+    assert used[-1]["data"]["grant"] == "Cleaner"
+    assert used[-1]["data"]["door_id"] == door_id
+
+    # A code in the range that Keyholder does not manage is audited as such.
+    await hass.async_add_executor_job(front.emit_keypad_unlock, 11)
+    await _until(
+        lambda: any(r["kind"] == "keypad_used_unmanaged" for r in home.audit.records),
+        "the unmanaged use",
+    )
+
+    # A restart with the code in place writes nothing to the lock.
+    sent_before = len(front.commands)
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done()
+    home = _home(home_entry)
+    await _until(lambda: _state(hass, sensor) == "in_sync", "the sync after the restart")
+    await asyncio.sleep(0.5)
+    assert front.commands[sent_before:] == []
+    assert front.pins == {10: pin}
+
+    # Revoking takes the code off the lock.
+    await home.async_revoke_grant(issued.grant.id, context=Context())
+    await _until(lambda: front.pins == {}, "the code to be cleared")
+    await _until(lambda: _state(hass, sensor) == "in_sync", "the sensor after the revoke")
+
+    # The harness logs every storage write, the private PIN file included; Home
+    # Assistant itself never does.
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != HARNESS_LOGGER)
+    assert pin not in logged
+    assert "<redacted>" in logged  # the MQTT debug log carried the write, blanked
+    assert all(pin not in str(state.as_dict()) for state in hass.states.async_all())
+    assert all(pin not in str(event.data) for event in events)
+
+
+async def test_a_dead_lock_backs_off_to_a_repair_and_the_other_lock_keeps_working(
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    locks: list[tuple[SimulatedZ2mLock, str]],
+) -> None:
+    (front, _), (back, _) = locks
+    home = _home(home_entry)
+    front_id, back_id = _door_id(home, "Front"), _door_id(home, "Back")
+    front_sensor = _entity(hass, "sensor", f"{front_id}_keypad_codes")
+    back_sensor = _entity(hass, "sensor", f"{back_id}_keypad_codes")
+    await _until(lambda: _state(hass, front_sensor) == "in_sync", "the front lock's first sync")
+    await _until(lambda: _state(hass, back_sensor) == "in_sync", "the back lock's first sync")
+
+    front.answering = False
+    issued = await home.async_create_grant(
+        GrantDraft(
+            GrantKind.KEYPAD, "Dog walker", frozenset({front_id, back_id}), _window_soon(hass, 2)
+        ),
+        context=Context(),
+    )
+    assert issued.pin is not None
+    await _until(lambda: back.pins == {10: issued.pin}, "the code on the working lock")
+    await _until(lambda: _state(hass, front_sensor) == "failed", "the dead lock to fail")
+    sets = [
+        request
+        for topic, request in front.commands
+        if topic == "set" and request["pin_code"].get("pin_code") is not None
+    ]
+    assert len(sets) == 3  # the retry ceiling, not a flood
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"keypad_codes_failed_{front_id}")
+    assert issue is not None
+    assert issue.translation_placeholders == {"door": "Front"}
+    assert _state(hass, back_sensor) == "in_sync"
+    assert front.pins == {}
+
+    # Once the lock is back, reloading (what the repair suggests) tries again.
+    front.answering = True
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await _until(lambda: front.pins == {10: issued.pin}, "the code after the reload")
+    await _until(lambda: _state(hass, front_sensor) == "in_sync", "the front lock in sync")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"keypad_codes_failed_{front_id}") is None
+
+
+async def test_a_full_slot_range_refuses_the_grant(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    from homeassistant.exceptions import ServiceValidationError  # noqa: PLC0415
+
+    home = _home(home_entry)
+    door_id = _door_id(home, "Back")
+    draft = GrantDraft(GrantKind.KEYPAD, "Guest", frozenset({door_id}), _window_soon(hass, 30))
+    for _ in range(3):
+        await home.async_create_grant(draft, context=Context())
+    grants = len(home.grants)
+    with pytest.raises(ServiceValidationError) as caught:
+        await home.async_create_grant(draft, context=Context())
+    assert caught.value.translation_key == "keypad_slots_full"
+    assert len(home.grants) == grants
+
+
+@pytest.mark.parametrize(
+    ("given", "errors"),
+    [
+        ({}, {}),
+        ({"first_keypad_slot": 10}, {"last_keypad_slot": "keypad_slots_incomplete"}),
+        (
+            {"first_keypad_slot": 10, "last_keypad_slot": 9},
+            {"last_keypad_slot": "keypad_slots_reversed"},
+        ),
+        (
+            {"first_keypad_slot": -1, "last_keypad_slot": 9},
+            {"first_keypad_slot": "keypad_slot_invalid"},
+        ),
+        (
+            {"first_keypad_slot": 1.5, "last_keypad_slot": 300},
+            {"first_keypad_slot": "keypad_slot_invalid", "last_keypad_slot": "keypad_slot_invalid"},
+        ),
+    ],
+)
+async def test_the_keypad_slot_range_is_both_ends_in_order_or_none(
+    hass: HomeAssistant, given: dict[str, float], errors: dict[str, str]
+) -> None:
+    hass.states.async_set("lock.front", "locked")
+    data, found = validate_door(
+        hass, {"name": "Front", "kind": "door", "opener": "lock.front", **given}, set()
+    )
+    assert found == errors
+    if not errors:
+        assert "first_keypad_slot" not in data
+        assert door_from_subentry("d", data).keypad_slots is None
+
+
+async def test_a_valid_slot_range_becomes_the_doors_slots(hass: HomeAssistant) -> None:
+    hass.states.async_set("lock.front", "locked")
+    data, found = validate_door(
+        hass, {"name": "Front", "kind": "door", "opener": "lock.front", **SLOTS}, set()
+    )
+    assert found == {}
+    assert door_from_subentry("d", data).keypad_slots == range(10, 13)
+
+
+async def test_a_one_time_code_leaves_the_lock_after_its_use(
+    hass: HomeAssistant, home_entry: MockConfigEntry, locks: list[tuple[SimulatedZ2mLock, str]]
+) -> None:
+    back, _ = locks[1]
+    home = _home(home_entry)
+    door_id = _door_id(home, "Back")
+    issued = await home.async_create_grant(
+        GrantDraft(
+            GrantKind.KEYPAD, "Plumber", frozenset({door_id}), _window_soon(hass, 1), use_limit=1
+        ),
+        context=Context(),
+    )
+    await _until(lambda: back.pins == {10: issued.pin}, "the code on the lock")
+    await hass.async_add_executor_job(back.emit_keypad_unlock, 10)
+    await _until(lambda: back.pins == {}, "the used code to be cleared")
+    assert home.grants[issued.grant.id].uses == 1
