@@ -8,9 +8,8 @@ the other. Nothing about MQTT is mocked.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 import logging
-import time
 
 from homeassistant.components.mqtt.models import DATA_MQTT
 from homeassistant.core import HomeAssistant
@@ -24,19 +23,11 @@ from custom_components.keyholder.codes.executor import execute
 from custom_components.keyholder.codes.sync import pin_digest, plan
 from custom_components.keyholder.codes.zigbee2mqtt import Zigbee2MqttLock, device_topic
 
-from .z2m_lock import SimulatedZ2mLock
+from .z2m_lock import SimulatedZ2mLock, until
 
 SLOTS = range(10, 15)
 PIN = "482913"
 KEY = b"k" * 32
-
-
-async def _until(check: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ async def mqtt_entry(
     entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": 1883})
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await _until(lambda: hass.data[DATA_MQTT].client.connected, "the broker connection")
+    await until(lambda: hass.data[DATA_MQTT].client.connected, "the broker connection")
     yield entry
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -69,7 +60,7 @@ async def lock_entity(
 ) -> str:
     """The lock entity Home Assistant created from the simulated lock's discovery."""
     registry = er.async_get(hass)
-    await _until(
+    await until(
         lambda: registry.async_get_entity_id("lock", "mqtt", lock_device.unique_id),
         "the discovered lock entity",
     )
@@ -122,7 +113,7 @@ async def test_a_keypad_unlock_reports_its_slot(hass, backend, lock_device):
     unsubscribe = await backend.subscribe_keypad(seen.append)
     await hass.async_add_executor_job(lock_device.emit_keypad_unlock, 13)
     await hass.async_add_executor_job(lock_device.emit_keypad_unlock, 2)  # not ours
-    await _until(lambda: seen, "the keypad event")
+    await until(lambda: seen, "the keypad event")
     await asyncio.sleep(0.2)
     assert seen == [13]
     unsubscribe()
@@ -211,7 +202,7 @@ async def test_a_dead_lock_does_not_hold_up_another(hass, mqtt_entry, lock_entit
     await hass.async_add_executor_job(dead.start)
     try:
         registry = er.async_get(hass)
-        await _until(
+        await until(
             lambda: registry.async_get_entity_id("lock", "mqtt", dead.unique_id), "the second lock"
         )
         dead.answering = False

@@ -11,9 +11,12 @@ retained messages; ``stop`` clears the retained discovery.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 import json
 import secrets
 import threading
+import time
 from typing import Any
 
 from paho.mqtt.client import CallbackAPIVersion, Client, MQTTMessage
@@ -117,3 +120,12 @@ class SimulatedZ2mLock:
         sent = self._client.publish(topic, json.dumps(payload), qos=1, retain=retain)
         if wait:
             sent.wait_for_publish(5)
+
+
+async def until(check: Callable[[], object], what: str, *, seconds: float = 10) -> None:
+    """Wait, in real time, for something the broker delivers: MQTT round trips take real time."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)

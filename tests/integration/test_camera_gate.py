@@ -11,6 +11,7 @@ from datetime import timedelta
 import os
 from pathlib import Path
 import secrets
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
@@ -23,8 +24,9 @@ from tests.integration.conftest import FRONT, Actions, local
 pytestmark = pytest.mark.usefixtures("house")
 
 
-async def _camera_grant(actions: Actions) -> str:
-    created = await actions.call(
+async def _camera_grant(actions: Actions) -> dict[str, Any]:
+    """A carrier grant for the front door that requires the camera; the created grant."""
+    created: dict[str, Any] = await actions.call(
         "create_grant",
         {
             "kind": "carrier",
@@ -35,7 +37,7 @@ async def _camera_grant(actions: Actions) -> str:
             "camera_required": True,
         },
     )
-    return str(created["token"])
+    return created
 
 
 async def _new_frame(hass: HomeAssistant, camera_file: Path) -> None:
@@ -47,7 +49,7 @@ async def test_live_camera_lets_a_camera_grant_in(
     hass: HomeAssistant, actions: Actions, camera_file: Path, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = await _camera_grant(actions)
+    token = (await _camera_grant(actions))["token"]
     assert (await actions.open(token, FRONT)).allowed
     freezer.tick(timedelta(minutes=5))
     await _new_frame(hass, camera_file)
@@ -58,7 +60,7 @@ async def test_frozen_picture_is_refused_as_stale(
     hass: HomeAssistant, actions: Actions, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = await _camera_grant(actions)
+    token = (await _camera_grant(actions))["token"]
     events: list[str] = []
     hass.bus.async_listen("keyholder_event", callback(lambda e: events.append(e.data["type"])))
     assert (await actions.open(token, FRONT)).allowed
@@ -73,7 +75,7 @@ async def test_missing_picture_is_refused_as_unavailable(
     hass: HomeAssistant, actions: Actions, camera_file: Path, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    token = await _camera_grant(actions)
+    token = (await _camera_grant(actions))["token"]
     await hass.async_add_executor_job(camera_file.unlink)
     assert (await actions.open(token, FRONT)).reason == "camera_unavailable"
     assert hass.states.get("lock.front").state == "locked"
@@ -108,17 +110,7 @@ async def test_revoke_waits_for_an_opening_in_flight_so_no_unlock_follows_it(
     while the homeowner revokes. Every unlock must happen before the revoke returns.
     """
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    created = await actions.call(
-        "create_grant",
-        {
-            "kind": "carrier",
-            "carrier": "acme-parcel",
-            "name": "Acme Parcel",
-            "doors": [FRONT],
-            "ends": "2026-12-01 18:00",
-            "camera_required": True,
-        },
-    )
+    created = await _camera_grant(actions)
     await hass.async_add_executor_job(camera_file.unlink)
     await hass.async_add_executor_job(os.mkfifo, camera_file)
     timeline: list[str] = []

@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 import logging
-import time
 
 from homeassistant.components.mqtt.models import DATA_MQTT
 from homeassistant.const import MATCH_ALL
@@ -30,7 +29,7 @@ from custom_components.keyholder.core.schedule import is_open
 from custom_components.keyholder.doors import door_from_subentry, validate_door
 from custom_components.keyholder.home import GrantDraft, Home
 
-from ..codes.z2m_lock import SimulatedZ2mLock
+from ..codes.z2m_lock import SimulatedZ2mLock, until
 from .conftest import door_subentry
 
 HARNESS_LOGGER = "pytest_homeassistant_custom_component.common"
@@ -38,11 +37,8 @@ SLOTS = {"first_keypad_slot": 10, "last_keypad_slot": 12}
 
 
 async def _until(check: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 20
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+    """A whole sync can take several MQTT round trips: allow longer than the default."""
+    await until(check, what, seconds=20)
 
 
 @pytest.fixture(autouse=True)

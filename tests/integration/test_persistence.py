@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,23 @@ async def _one_time_grant_used_once(hass: HomeAssistant, actions: Actions) -> di
     )
     await actions.open(created["token"], FRONT)
     return created
+
+
+async def _tamper_and_restart(
+    hass: HomeAssistant,
+    house: MockConfigEntry,
+    actions: Actions,
+    hass_storage: dict[str, Any],
+    edit: Callable[[list[dict[str, Any]]], None],
+) -> dict[str, Any]:
+    """Use a grant, edit the audit file while Keyholder is stopped, start it, verify."""
+    await _one_time_grant_used_once(hass, actions)
+    assert await hass.config_entries.async_unload(house.entry_id)
+    edit(hass_storage[f"{DOMAIN}.{house.entry_id}.audit"]["data"]["records"])
+    assert await hass.config_entries.async_setup(house.entry_id)
+    await hass.async_block_till_done()
+    result: dict[str, Any] = await actions.call("verify_audit", {})
+    return result
 
 
 async def test_reload_keeps_grants_counts_and_chain(
@@ -110,15 +128,11 @@ async def test_edited_audit_file_is_detected_as_a_broken_chain(
     hass_storage: dict[str, Any],
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    await _one_time_grant_used_once(hass, actions)
-    assert await hass.config_entries.async_unload(house.entry_id)
 
-    stored = hass_storage[f"{DOMAIN}.{house.entry_id}.audit"]["data"]["records"]
-    stored[1]["data"]["grant"] = "Someone else"  # rewrite history
+    def rewrite_history(records: list[dict[str, Any]]) -> None:
+        records[1]["data"]["grant"] = "Someone else"
 
-    assert await hass.config_entries.async_setup(house.entry_id)
-    await hass.async_block_till_done()
-    result = await actions.call("verify_audit", {})
+    result = await _tamper_and_restart(hass, house, actions, hass_storage, rewrite_history)
     assert result["intact"] is False
     assert result["first_broken_record"] == 1
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"audit_chain_broken_{house.entry_id}")
@@ -135,12 +149,12 @@ async def test_deleted_audit_record_is_detected(
     hass_storage: dict[str, Any],
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    await _one_time_grant_used_once(hass, actions)
-    assert await hass.config_entries.async_unload(house.entry_id)
-    del hass_storage[f"{DOMAIN}.{house.entry_id}.audit"]["data"]["records"][0]
-    assert await hass.config_entries.async_setup(house.entry_id)
-    await hass.async_block_till_done()
-    assert (await actions.call("verify_audit", {}))["intact"] is False
+
+    def delete_first(records: list[dict[str, Any]]) -> None:
+        del records[0]
+
+    result = await _tamper_and_restart(hass, house, actions, hass_storage, delete_first)
+    assert result["intact"] is False
 
 
 async def test_records_cut_off_the_end_are_detected(
@@ -151,13 +165,13 @@ async def test_records_cut_off_the_end_are_detected(
     hass_storage: dict[str, Any],
 ) -> None:
     freezer.move_to(local(hass, "2026-12-01 09:00"))
-    await _one_time_grant_used_once(hass, actions)
-    assert await hass.config_entries.async_unload(house.entry_id)
-    records = hass_storage[f"{DOMAIN}.{house.entry_id}.audit"]["data"]["records"]
-    length = len(records)
-    del records[-1]  # the chain that remains is still internally consistent
-    assert await hass.config_entries.async_setup(house.entry_id)
-    await hass.async_block_till_done()
-    result = await actions.call("verify_audit", {})
+    lengths: list[int] = []
+
+    def cut_the_last(records: list[dict[str, Any]]) -> None:
+        lengths.append(len(records))
+        del records[-1]  # the chain that remains is still internally consistent
+
+    result = await _tamper_and_restart(hass, house, actions, hass_storage, cut_the_last)
     assert result["intact"] is False
+    (length,) = lengths
     assert result["first_broken_record"] == length - 1
