@@ -51,7 +51,12 @@ def add_admin_parsers(
     carrier = sub.add_parser("add-carrier", parents=[common], help="register a carrier's key")
     carrier.add_argument("--name", required=True, help="the name homeowners will see")
     carrier.add_argument(
-        "--public-key", required=True, help="the carrier's Ed25519 public key, base64url"
+        "--public-key",
+        required=True,
+        help=(
+            "the carrier's Ed25519 public key, base64url; write --public-key=KEY,"
+            " since a key may begin with '-'"
+        ),
     )
     listing = sub.add_parser("list", parents=[common], help="list homes or carriers")
     listing.add_argument("what", choices=("homes", "carriers"))
