@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+import re
 import secrets
 from typing import Any
 
@@ -289,3 +290,15 @@ async def advance(hass: HomeAssistant, freezer: Any, delta: timedelta) -> None:
     freezer.tick(delta)
     async_fire_time_changed(hass)
     await settle(hass)
+
+
+def leaks(secret: str, text: str) -> bool:
+    """Whether ``secret`` appears in ``text``.
+
+    A PIN is a short run of digits: it counts only standing alone, so that a random
+    six-digit PIN is not "found" inside some longer number (an id, a timestamp). A
+    leaked PIN would stand alone: in quotes, after a colon, in a sentence.
+    """
+    if secret.isdigit():
+        return re.search(rf"(?<!\d){secret}(?!\d)", text) is not None
+    return secret in text
