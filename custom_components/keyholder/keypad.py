@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -128,6 +129,11 @@ def _record(raw: _StoredRecord) -> SlotRecord:
     return SlotRecord(SlotState(raw["state"]), raw["digest"], raw["attempts"], retry_at)
 
 
+def _holds_slot(grant: Grant | None, door_id: str, now: datetime) -> bool:
+    """Whether a slot's grant still has a claim on it: it exists, names the door, is live."""
+    return grant is not None and door_id in grant.doors and is_live(grant, now)
+
+
 def free_slot(
     door_id: str,
     slots: range,
@@ -140,11 +146,7 @@ def free_slot(
     A code still on the lock from a finished grant is simply overwritten.
     """
     taken = {
-        slot
-        for slot, grant_id in held.items()
-        if (grant := grants.get(grant_id)) is not None
-        and door_id in grant.doors
-        and is_live(grant, now)
+        slot for slot, grant_id in held.items() if _holds_slot(grants.get(grant_id), door_id, now)
     }
     return next((slot for slot in slots if slot not in taken), None)
 
@@ -168,7 +170,7 @@ def wanted_codes(
     wake_ups: list[datetime] = []
     for slot, grant_id in held.items():
         grant = grants.get(grant_id)
-        if grant is None or door_id not in grant.doors or not is_live(grant, now):
+        if grant is None or not _holds_slot(grant, door_id, now):
             continue
         if (pin := pin_for(grant_id)) is None:
             continue
@@ -260,11 +262,16 @@ class DoorCodes:
         self._stopped = True
         self._cancel_timer()
         if self._task is not None and not self._task.done():
+            # Wait for the sync to end before closing the backend: a radio operation it
+            # was awaiting is cancelled with it, rather than failed by the close with
+            # nobody left to hear it.
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         if self._unsubscribe_keypad is not None:
             self._unsubscribe_keypad()
             self._unsubscribe_keypad = None
-        if isinstance(self._backend, Zigbee2MqttLock):
+        if self._backend is not None:
             await self._backend.async_close()
         self._backend = None
 

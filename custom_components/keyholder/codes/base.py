@@ -22,6 +22,8 @@ The contract
   Home Assistant down; backends whose locks cannot raise ``NOT_SUPPORTED``.
 - ``subscribe_keypad(callback)`` calls ``callback(slot)`` once per keypad unlock
   with a slot inside the range, and returns a function that unsubscribes.
+- ``async_close()`` lets go of the lock (unload): subscriptions end and operations
+  still waiting end with ``UNAVAILABLE``.
 
 Every failure is one exception type, ``CodeError``, whose ``reason`` tells the
 caller what to do: retry later (``TIMEOUT``, ``UNAVAILABLE``), give up on this
@@ -124,6 +126,8 @@ class CodeBackend(Protocol):
     async def clear_schedule(self, slot: int) -> None: ...
 
     async def subscribe_keypad(self, callback: KeypadCallback) -> Unsubscribe: ...
+
+    async def async_close(self) -> None: ...
 
 
 def check_slot(capabilities: LockCapabilities, slot: int) -> None:
