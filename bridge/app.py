@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bridge import health, metrics
+from bridge import api_document, guests, health, homes, metrics
 from bridge.config import BridgeConfig
+from bridge.links import HomeLinks
+from bridge.ratelimit import FailureLimiter
 from bridge.storage import database_context
 
 CONFIG_KEY = web.AppKey("config", BridgeConfig)
@@ -16,7 +18,20 @@ def create_app(config: BridgeConfig) -> web.Application:
     app = web.Application(middlewares=[metrics.count_requests])
     app[CONFIG_KEY] = config
     app[metrics.REQUEST_COUNTS_KEY] = metrics.RequestCounts()
+    app[homes.LINKS_KEY] = HomeLinks()
+    app[homes.ENROL_LIMITER_KEY] = FailureLimiter(max_failures=5, window=900, lockout=900)
+    app[guests.GUEST_LIMITER_KEY] = FailureLimiter(max_failures=5, window=900, lockout=900)
     app.cleanup_ctx.append(database_context(config))
+    # Some aiohttp releases type their signals against an older aiosignal; the callback is right.
+    app.on_shutdown.append(_close_links)  # type: ignore[arg-type, unused-ignore]
+    app.add_routes(api_document.routes)
     app.add_routes(health.routes)
     app.add_routes(metrics.routes)
+    app.add_routes(homes.routes)
+    app.add_routes(guests.routes)
     return app
+
+
+async def _close_links(app: web.Application) -> None:
+    """Homes are told the bridge is going away, so they reconnect to its successor."""
+    await app[homes.LINKS_KEY].close_all()

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bridge.homes import LINKS_KEY
 from bridge.storage import REGISTRY_KEY
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -59,7 +60,7 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render(counts: RequestCounts, homes: int, carriers: int) -> str:
+def render(counts: RequestCounts, homes: int, carriers: int, connected: int) -> str:
     """The exposition text; families in a fixed order so scrapes diff cleanly."""
     lines = [
         "# HELP keyholder_bridge_requests_total HTTP requests answered, by route and status.",
@@ -76,6 +77,9 @@ def render(counts: RequestCounts, homes: int, carriers: int) -> str:
         "# HELP keyholder_bridge_carriers_registered Carriers registered and not revoked.",
         "# TYPE keyholder_bridge_carriers_registered gauge",
         f"keyholder_bridge_carriers_registered {carriers}",
+        "# HELP keyholder_bridge_homes_connected Homes signed in on a link right now.",
+        "# TYPE keyholder_bridge_homes_connected gauge",
+        f"keyholder_bridge_homes_connected {connected}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -83,5 +87,6 @@ def render(counts: RequestCounts, homes: int, carriers: int) -> str:
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     homes, carriers = await request.app[REGISTRY_KEY].count_active()
-    body = render(request.app[REQUEST_COUNTS_KEY], homes, carriers)
+    connected = len(request.app[LINKS_KEY])
+    body = render(request.app[REQUEST_COUNTS_KEY], homes, carriers, connected)
     return web.Response(body=body.encode("utf-8"), headers={"Content-Type": CONTENT_TYPE})

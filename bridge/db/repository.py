@@ -144,6 +144,11 @@ class Registry:
             raise _duplicate_key() from err
         return carrier
 
+    async def get_home(self, home_id: str) -> Home | None:
+        """The home with this id, revoked or not; None for an unknown id."""
+        async with self._sessions() as session:
+            return await session.get(Home, home_id)
+
     async def list_homes(self, *, include_revoked: bool = True) -> list[Home]:
         """Homes, oldest first."""
         query = select(Home).order_by(Home.enrolled_at, Home.id)

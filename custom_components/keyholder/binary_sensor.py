@@ -1,4 +1,6 @@
-"""Per door: is a visit in progress (from the unlock until the door is locked again)?
+"""Per door: is a visit in progress? For the home: is its bridge link up?
+
+A visit runs from the unlock until the door is locked again.
 
 ``RUNNING`` rather than ``OCCUPANCY``: Keyholder knows that a visit it let in has
 not ended yet, not that anyone is inside. After the guest leaves and closes the
@@ -18,7 +20,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import KeyholderConfigEntry
-from .entity import KeyholderDoorEntity, async_add_door_entities
+from .entity import KeyholderDoorEntity, KeyholderEntity, async_add_door_entities
 from .validation import HAS_PROBATIO
 
 # Newer Home Assistant defines the device classes in ``const`` and only re-exports
@@ -37,16 +39,24 @@ VISIT_IN_PROGRESS = BinarySensorEntityDescription(
     device_class=BinarySensorDeviceClass.RUNNING,
 )
 
+BRIDGE_LINK = BinarySensorEntityDescription(
+    key="bridge_link",
+    translation_key="bridge_link",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: KeyholderConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """One sensor per door, added to the door's subentry."""
+    """One sensor per door, added to the door's subentry; the link's, when linked."""
     async_add_door_entities(
         hass, entry, async_add_entities, VisitInProgressSensor, VISIT_IN_PROGRESS
     )
+    if entry.runtime_data.link is not None:
+        async_add_entities([BridgeLinkSensor(entry.runtime_data.home, BRIDGE_LINK)])
 
 
 class VisitInProgressSensor(KeyholderDoorEntity, BinarySensorEntity):
@@ -55,3 +65,12 @@ class VisitInProgressSensor(KeyholderDoorEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         return self.home.visit_in_progress(self.door.id)
+
+
+class BridgeLinkSensor(KeyholderEntity, BinarySensorEntity):
+    """On while the home is signed in at its bridge; off while it reconnects."""
+
+    @property
+    def is_on(self) -> bool:
+        link = self.home.entry.runtime_data.link
+        return link is not None and link.connected

@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntry
 
 if TYPE_CHECKING:
     from .home import Home
+    from .link.client import BridgeLink
 
 
 @dataclass(slots=True)
@@ -16,6 +17,7 @@ class KeyholderData:
     """Runtime state of one home, kept in ``entry.runtime_data``."""
 
     home: Home
+    link: BridgeLink | None = None  # None while the home is not linked to a bridge
 
 
 type KeyholderConfigEntry = ConfigEntry[KeyholderData]

@@ -27,7 +27,8 @@ from homeassistant.util import dt as dt_util
 from .action_input import invalid
 from .audit_log import AuditLog, AuditValue
 from .camera_health import CameraWatch
-from .codes.sync import pin_digest
+from .codes.base import LockCapabilities
+from .codes.slots import SlotCode, code_digest, free_slot, slot_code, wanted_codes
 from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
 from .core.decision import Decision, Reason, decide
 from .core.models import (
@@ -46,7 +47,7 @@ from .core.status import is_live
 from .core.tokens import TokenError, sign_grant_token, verify_grant_token
 from .doors import entry_doors
 from .home_key import HomeKey
-from .keypad import DoorCodes, SlotBook, free_slot, wanted_codes
+from .keypad import DoorCodes, SlotBook
 from .pin_vault import PinVault
 from .store import KeyholderStorage, Registry
 from .visit import DoorEvent, Visit, VisitWatcher
@@ -123,6 +124,8 @@ class Home:
         self._registry = await self._storage.async_load_registry()
         await self._pins.async_load()
         await self._slots.async_load()
+        if self._give_slots_to_waiting_grants(dt_util.utcnow()):
+            await self._slots.async_save()
         self._digest_key = await self._pins.async_digest_key()
         await self.audit.async_load(dt_util.utcnow())
 
@@ -139,7 +142,7 @@ class Home:
                 door.keypad_slots,
                 self._slots,
                 wanted=partial(self._wanted_codes, door),
-                pin_for=partial(self._pin_in_slot, door),
+                code_for=partial(self._code_in_slot, door),
                 digest=self._digest,
                 on_keypad=partial(self._on_keypad, door),
                 on_change=self._announce,
@@ -518,8 +521,8 @@ class Home:
             if (codes := self._codes.get(door_id)) is not None:
                 codes.request_sync()
 
-    def _digest(self, pin: str) -> str:
-        return pin_digest(pin, key=self._digest_key)
+    def _digest(self, code: SlotCode) -> str:
+        return code_digest(code, key=self._digest_key)
 
     def _allocate_slots(
         self, grant_id: str, kind: GrantKind, door_ids: frozenset[str], now: datetime
@@ -544,24 +547,61 @@ class Home:
             self._slots.door(door_id).grants[slot] = grant_id
         return allocations
 
+    def _give_slots_to_waiting_grants(self, now: datetime) -> bool:
+        """Slots for live keypad grants that have none on a keypad door; whether any changed.
+
+        A door can get its slot range after its grants were made; those grants then
+        take slots here.
+        """
+        changed = False
+        for door in self.doors.values():
+            if door.keypad_slots is None:
+                continue
+            held = self._slots.door(door.id).grants
+            for grant in sorted(self._registry.grants.values(), key=lambda g: g.created_at):
+                waiting = (
+                    grant.kind is GrantKind.KEYPAD
+                    and door.id in grant.doors
+                    and is_live(grant, now)
+                    and grant.id not in held.values()
+                )
+                if not waiting:
+                    continue
+                slot = free_slot(door.id, door.keypad_slots, held, self._registry.grants, now)
+                if slot is None:
+                    LOGGER.warning("No free keypad slot on %s for grant %s", door.name, grant.name)
+                    continue
+                held[slot] = grant.id
+                changed = True
+        return changed
+
     async def _save_allocations(self, allocations: Mapping[str, int]) -> None:
         if allocations:
             await self._slots.async_save()
 
-    def _wanted_codes(self, door: Door, now: datetime) -> tuple[dict[int, str], list[datetime]]:
+    def _wanted_codes(
+        self, door: Door, now: datetime, capabilities: LockCapabilities
+    ) -> tuple[dict[int, str], list[datetime]]:
         return wanted_codes(
             door.id,
             self._slots.door(door.id).grants,
             self._registry.grants,
             pin_for=self._pins.get,
             digest=self._digest,
+            capabilities=capabilities,
             tz=self.tz,
             now=now,
         )
 
-    def _pin_in_slot(self, door: Door, slot: int) -> str | None:
+    def _code_in_slot(
+        self, door: Door, slot: int, capabilities: LockCapabilities
+    ) -> SlotCode | None:
         grant_id = self._slots.door(door.id).grants.get(slot)
-        return self._pins.get(grant_id) if grant_id is not None else None
+        grant = self._registry.grants.get(grant_id) if grant_id is not None else None
+        pin = self._pins.get(grant_id) if grant_id is not None else None
+        if grant is None or pin is None:
+            return None
+        return slot_code(grant, pin, self.tz, capabilities)
 
     # ---- inputs to the decision ---------------------------------------------------------
 

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 import contextlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypedDict
 
@@ -29,24 +29,30 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .codes.base import CodeBackend, CodeError, SlotState
+from .codes.base import (
+    CodeBackend,
+    CodeError,
+    CodeErrorReason,
+    LockCapabilities,
+    RadioTimings,
+    SlotState,
+)
 from .codes.executor import execute
+from .codes.slots import SlotCode
 from .codes.sync import DEFAULT_POLICY, RetryPolicy, SlotRecord, plan, repaired
 from .codes.zigbee2mqtt import Zigbee2MqttLock
 from .const import DOMAIN, LOGGER
-from .core.models import Door, Grant
-from .core.schedule import next_boundary, occurrences
-from .core.status import is_live
+from .core.models import Door
 
 STORAGE_VERSION = 1
-# How long before its window a code goes onto a lock that cannot enforce schedules.
-LEAD_TIME = timedelta(minutes=10)
 # How soon to look again for a lock whose integration is not ready yet.
 BACKEND_RETRY = timedelta(minutes=1)
 ISSUE_FAILED = "keypad_codes_failed"
+ISSUE_UNSUPPORTED = "keypad_codes_unsupported"
+ISSUE_OUT_OF_RANGE = "keypad_slots_out_of_range"
 # How hard to try, and how long one radio operation may take (tests shorten both).
 RETRY_POLICY: RetryPolicy = DEFAULT_POLICY
-BACKEND_OPTIONS: dict[str, float] = {"timeout": 10.0, "read_after_write": 2.0}
+RADIO_TIMINGS = RadioTimings()
 
 
 class CodesStatus(StrEnum):
@@ -55,6 +61,7 @@ class CodesStatus(StrEnum):
     IN_SYNC = "in_sync"
     SYNCING = "syncing"
     FAILED = "failed"
+    UNSUPPORTED = "unsupported"  # a slot range on a lock Keyholder cannot program
 
 
 class _StoredRecord(TypedDict):
@@ -129,76 +136,39 @@ def _record(raw: _StoredRecord) -> SlotRecord:
     return SlotRecord(SlotState(raw["state"]), raw["digest"], raw["attempts"], retry_at)
 
 
-def _holds_slot(grant: Grant | None, door_id: str, now: datetime) -> bool:
-    """Whether a slot's grant still has a claim on it: it exists, names the door, is live."""
-    return grant is not None and door_id in grant.doors and is_live(grant, now)
-
-
-def free_slot(
-    door_id: str,
-    slots: range,
-    held: Mapping[int, str],
-    grants: Mapping[str, Grant],
-    now: datetime,
-) -> int | None:
-    """The lowest slot of a door's range that no live grant for this door holds.
-
-    A code still on the lock from a finished grant is simply overwritten.
-    """
-    taken = {
-        slot for slot, grant_id in held.items() if _holds_slot(grants.get(grant_id), door_id, now)
-    }
-    return next((slot for slot in slots if slot not in taken), None)
-
-
-def wanted_codes(
-    door_id: str,
-    held: Mapping[int, str],
-    grants: Mapping[str, Grant],
-    *,
-    pin_for: Callable[[str], str | None],
-    digest: Callable[[str], str],
-    tz: tzinfo,
-    now: datetime,
-) -> tuple[dict[int, str], list[datetime]]:
-    """The digests a lock without schedules should hold now, and when that next changes.
-
-    A code goes on ``LEAD_TIME`` before its window and comes off at the window's
-    end, on revocation and when its uses run out (the grant is no longer live).
-    """
-    wanted: dict[int, str] = {}
-    wake_ups: list[datetime] = []
-    for slot, grant_id in held.items():
-        grant = grants.get(grant_id)
-        if grant is None or not _holds_slot(grant, door_id, now):
-            continue
-        if (pin := pin_for(grant_id)) is None:
-            continue
-        if occurrences(grant.schedule, tz, now, now + LEAD_TIME):
-            wanted[slot] = digest(pin)
-        if (change := next_boundary(grant.schedule, tz, now)) is not None:
-            wake_ups.append(change)
-        if (coming := next_boundary(grant.schedule, tz, now + LEAD_TIME)) is not None:
-            wake_ups.append(coming - LEAD_TIME)
-    return wanted, wake_ups
-
-
-def keypad_backend(hass: HomeAssistant, door: Door) -> CodeBackend | None:
+def keypad_backend(hass: HomeAssistant, door: Door, timings: RadioTimings) -> CodeBackend | None:
     """The backend for a door's lock, chosen by the integration that provides it.
 
-    None for a door without a slot range or a lock family with no backend yet: such
-    a door is remote only. Raises ``CodeError`` when the lock's integration has not
-    got the lock ready yet (a retry later may succeed).
+    None for a door without a slot range: it is remote only. Raises ``CodeError``
+    when the lock's integration has not got the lock ready yet (a retry later may
+    succeed), and ``CodeError(NOT_SUPPORTED)`` for a lock family Keyholder cannot
+    program. Each family's module is imported only when a lock of it is used, so
+    nobody needs zigpy or the Z-Wave JS client for a lock they do not have.
     """
-    if door.keypad_slots is None or door.opener_domain != "lock":
+    if door.keypad_slots is None:
         return None
+    if door.opener_domain != "lock":
+        raise CodeError(CodeErrorReason.NOT_SUPPORTED, f"{door.opener} is not a lock")
     entry = er.async_get(hass).async_get(door.opener)
-    if entry is not None and entry.platform == "mqtt":
-        return Zigbee2MqttLock.from_entity(hass, door.opener, door.keypad_slots, **BACKEND_OPTIONS)
-    return None
+    platform = entry.platform if entry is not None else None
+    slots = door.keypad_slots
+    if platform == "mqtt":
+        return Zigbee2MqttLock.from_entity(hass, door.opener, slots, timings)
+    if platform == "zha":
+        from .codes.zha import ZhaLock  # noqa: PLC0415 - zigpy only for ZHA locks
+
+        return ZhaLock.from_entity(hass, door.opener, slots, timings)
+    if platform == "zwave_js":
+        from .codes.zwave_js import ZwaveJsLock  # noqa: PLC0415 - only for Z-Wave locks
+
+        return ZwaveJsLock.from_entity(hass, door.opener, slots, timings)
+    raise CodeError(
+        CodeErrorReason.NOT_SUPPORTED, f"no keypad codes for {platform or 'unknown'} locks"
+    )
 
 
-type Wanted = Callable[[datetime], tuple[dict[int, str], list[datetime]]]
+type Wanted = Callable[[datetime, LockCapabilities], tuple[dict[int, str], list[datetime]]]
+type CodeFor = Callable[[int, LockCapabilities], SlotCode | None]
 
 
 class DoorCodes:
@@ -213,8 +183,8 @@ class DoorCodes:
         book: SlotBook,
         *,
         wanted: Wanted,
-        pin_for: Callable[[int], str | None],
-        digest: Callable[[str], str],
+        code_for: CodeFor,
+        digest: Callable[[SlotCode], str],
         on_keypad: Callable[[int], None],
         on_change: Callable[[], None],
     ) -> None:
@@ -224,7 +194,7 @@ class DoorCodes:
         self._entry = entry
         self._book = book
         self._wanted = wanted
-        self._pin_for = pin_for
+        self._code_for = code_for
         self._digest = digest
         self._on_keypad = on_keypad
         self._on_change = on_change
@@ -236,9 +206,12 @@ class DoorCodes:
         self._stopped = False
         self._fresh = True
         self.states: Mapping[int, SlotState] | None = None
+        self.unsupported = False
 
     @property
     def status(self) -> CodesStatus:
+        if self.unsupported:
+            return CodesStatus.UNSUPPORTED
         if self.states is None:
             return CodesStatus.SYNCING
         if SlotState.FAILED in self.states.values():
@@ -294,7 +267,13 @@ class DoorCodes:
             for slot, record in list(slots.records.items()):
                 if record.state is SlotState.FAILED:
                     slots.records[slot] = repaired(record)
-        desired, wake_ups = self._wanted(dt_util.utcnow())
+        try:
+            capabilities = await backend.capabilities()
+        except CodeError as err:
+            LOGGER.debug("Lock of %s did not say what it can do: %s", self.door.name, err)
+            self._arm(dt_util.utcnow() + BACKEND_RETRY)
+            return
+        desired, wake_ups = self._wanted(dt_util.utcnow(), capabilities)
         policy = RETRY_POLICY
         current = plan(self._slots, desired, slots.records, dt_util.utcnow(), policy)
         self._publish(current.states)
@@ -302,14 +281,14 @@ class DoorCodes:
             done = await execute(
                 backend,
                 current,
-                pin_for=self._pin_for,
+                code_for=lambda slot: self._code_for(slot, capabilities),
                 digest=self._digest,
                 now=dt_util.utcnow,
                 policy=policy,
             )
             slots.records.update(done)
             await self._book.async_save()
-            desired, wake_ups = self._wanted(dt_util.utcnow())
+            desired, wake_ups = self._wanted(dt_util.utcnow(), capabilities)
             current = plan(self._slots, desired, slots.records, dt_util.utcnow(), policy)
             if current.operations:  # more than one run's worth: come back after the spacing
                 wake_ups.append(dt_util.utcnow() + policy.run_spacing)
@@ -327,16 +306,37 @@ class DoorCodes:
         if self._backend is not None:
             return self._backend
         try:
-            backend = keypad_backend(self._hass, self.door)
+            backend = keypad_backend(self._hass, self.door, RADIO_TIMINGS)
             if backend is None:
                 return None
             self._unsubscribe_keypad = await backend.subscribe_keypad(self._on_keypad)
         except CodeError as err:
+            if err.reason in (CodeErrorReason.NOT_SUPPORTED, CodeErrorReason.OUT_OF_RANGE):
+                LOGGER.warning(
+                    "Keypad codes cannot be put on the lock of %s: %s", self.door.name, err
+                )
+                self._unsupported(err.reason)
+                return None
             LOGGER.debug("Lock of %s is not ready for keypad codes: %s", self.door.name, err)
             self._arm(dt_util.utcnow() + BACKEND_RETRY)
             return None
         self._backend = backend
         return backend
+
+    def _unsupported(self, reason: CodeErrorReason) -> None:
+        """A slot range on a lock no backend can program, or beyond its table: say so, stop."""
+        self.unsupported = True
+        key = ISSUE_OUT_OF_RANGE if reason is CodeErrorReason.OUT_OF_RANGE else ISSUE_UNSUPPORTED
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            f"{key}_{self.door.id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=key,
+            translation_placeholders={"door": self.door.name, "lock": self.door.opener},
+        )
+        self._on_change()
 
     def _publish(self, states: Mapping[int, SlotState]) -> None:
         self.states = dict(states)

@@ -28,6 +28,7 @@ from .core.schedule import occurrences
 from .core.status import grant_status
 from .data import KeyholderConfigEntry
 from .home import GrantDraft, Home
+from .link.guest_url import guest_link_url
 from .validation import vol
 
 ATTR_ENTRY = "config_entry_id"
@@ -131,6 +132,8 @@ async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         response["token"] = issued.token
         if issued.pin is not None:
             response["pin"] = issued.pin
+        if kind is GrantKind.LINK and (url := guest_link_url(home.entry, issued.token)):
+            response["link_url"] = url
     return response
 
 

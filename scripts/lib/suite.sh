@@ -51,6 +51,17 @@ ensure_venv() {
     echo "$want" >"$stamp"
 }
 
+# ensure_chromium — Debian's chromium for the guest-page browser test, where we may install it.
+ensure_chromium() {
+    command -v chromium >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "--- no chromium and no way to install it here: the browser test will be skipped" >&2
+        return 0
+    fi
+    echo "--- installing chromium (for the guest-page browser test)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 # run_suite BIN REPO FLAVOR [PYTEST_ARGS...] — ruff, mypy --strict, pytest with coverage.
 run_suite() {
     local bin="$1" repo="$2" flavor="$3"
@@ -64,7 +75,7 @@ run_suite() {
     local probatio=--always-false
     "$bin/python" -c 'import probatio' 2>/dev/null && probatio=--always-true
     "$bin/mypy" --cache-dir ".mypy_cache/$flavor" "$probatio" HAS_PROBATIO \
-        custom_components bridge scripts
+        custom_components bridge scripts bench
     echo "--- pytest"
     # Data left by an earlier or partial run would be combined into this one.
     rm -f ".coverage.$flavor" ".coverage.$flavor".*

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-import re
 import secrets
-import shutil
-import signal
-import sys
 
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,17 +16,11 @@ from bridge.db.migrate import upgrade
 from bridge.db.repository import Registry
 from bridge.keys import encode_public_key
 
+from .process import BridgeProcess
+
 # The PostgreSQL server the end-to-end tests use: loopback, trust authentication.
 POSTGRES = "postgres@127.0.0.1:5432"
 POSTGRES_ADMIN_DSN = f"postgresql://{POSTGRES}/test"
-LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
-
-
-def bridge_command() -> list[str]:
-    """The installed console script next to this interpreter, as operators run it."""
-    script = shutil.which("keyholder-bridge", path=Path(sys.executable).parent)
-    assert script, "the keyholder-bridge console script is installed with the package"
-    return [script]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -80,26 +69,8 @@ def public_key() -> str:
 @pytest.fixture
 async def bridge_url(tmp_path: Path, database_url: str) -> AsyncIterator[str]:
     """Start ``keyholder-bridge serve`` on a free loopback port (sockets stay loopback-only)."""
-    process = await asyncio.create_subprocess_exec(
-        *bridge_command(), "serve", "--host", "127.0.0.1", "--port", "0",
-        "--database-url", database_url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        cwd=tmp_path,
-    )  # fmt: skip
-    assert process.stdout is not None
-    match = None
+    bridge = BridgeProcess(database_url, tmp_path)
     try:
-        async with asyncio.timeout(20):
-            while match is None:
-                line = await process.stdout.readline()
-                if not line:
-                    pytest.fail("the bridge exited before listening")
-                match = LISTENING.search(line)
-        yield match.group(1).decode()
+        yield await bridge.start()
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(10):
-                await process.wait()
-    assert process.returncode == 0, "the bridge shuts down cleanly on SIGTERM"
+        assert await bridge.stop() == 0, "the bridge shuts down cleanly on SIGTERM"

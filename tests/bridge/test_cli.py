@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bridge.cli import main
 from bridge.db.engine import create_engine
 from bridge.db.migrate import upgrade
-from tests.bridge.conftest import bridge_command
+from tests.bridge.process import bridge_command
 
 
 async def _run(*args: str, cwd: Path) -> tuple[int, str, str]:

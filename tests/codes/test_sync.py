@@ -221,7 +221,7 @@ def test_a_policy_with_no_room_is_refused():
         RetryPolicy().delay_after(0)
 
 
-@pytest.mark.parametrize("module", ["sync.py", "base.py"])
+@pytest.mark.parametrize("module", ["sync.py", "base.py", "lock_schedule.py", "slots.py"])
 def test_the_planner_and_the_interface_are_pure(module):
     """No Home Assistant, no I/O, no clock: the planner can be tested and benched alone."""
     source = Path(__file__).resolve().parents[2] / "custom_components/keyholder/codes" / module

@@ -18,9 +18,16 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.codes.base import MASKED, CodeError, CodeErrorReason, SlotState
+from custom_components.keyholder.codes.base import (
+    MASKED,
+    CodeError,
+    CodeErrorReason,
+    RadioTimings,
+    SlotState,
+)
 from custom_components.keyholder.codes.executor import execute
-from custom_components.keyholder.codes.sync import pin_digest, plan
+from custom_components.keyholder.codes.slots import SlotCode, code_digest
+from custom_components.keyholder.codes.sync import plan
 from custom_components.keyholder.codes.zigbee2mqtt import Zigbee2MqttLock, device_topic
 
 from .z2m_lock import SimulatedZ2mLock, until
@@ -72,7 +79,7 @@ async def lock_entity(
 @pytest.fixture
 async def backend(hass: HomeAssistant, lock_entity: str) -> AsyncIterator[Zigbee2MqttLock]:
     backend = Zigbee2MqttLock.from_entity(
-        hass, lock_entity, SLOTS, timeout=1.0, read_after_write=0.3
+        hass, lock_entity, SLOTS, RadioTimings(timeout=1.0, read_after_write=0.3)
     )
     yield backend
     await backend.async_close()
@@ -165,7 +172,7 @@ async def test_schedules_are_not_supported(hass, backend):
 
 async def _sync(backend, desired_pins, records, *, runs=10):
     """Plan and execute until a plan has nothing to do now; the records."""
-    desired = {slot: pin_digest(pin, key=KEY) for slot, pin in desired_pins.items()}
+    desired = {slot: code_digest(SlotCode(pin), key=KEY) for slot, pin in desired_pins.items()}
     for _ in range(runs):
         step = plan(SLOTS, desired, records, dt_util.utcnow())
         if not step.operations:
@@ -173,15 +180,17 @@ async def _sync(backend, desired_pins, records, *, runs=10):
         records |= await execute(
             backend,
             step,
-            pin_for=desired_pins.get,
-            digest=lambda pin: pin_digest(pin, key=KEY),
+            code_for=lambda slot: SlotCode(desired_pins[slot]) if slot in desired_pins else None,
+            digest=lambda code: code_digest(code, key=KEY),
             now=dt_util.utcnow,
         )
     return records
 
 
 async def test_sync_puts_the_code_on_and_a_restart_sends_nothing(hass, lock_entity, lock_device):
-    first = Zigbee2MqttLock.from_entity(hass, lock_entity, SLOTS, timeout=1.0, read_after_write=0.3)
+    first = Zigbee2MqttLock.from_entity(
+        hass, lock_entity, SLOTS, RadioTimings(timeout=1.0, read_after_write=0.3)
+    )
     records = await _sync(first, {12: PIN}, {})
     await first.async_close()
     assert lock_device.pins == {12: PIN}
@@ -191,7 +200,9 @@ async def test_sync_puts_the_code_on_and_a_restart_sends_nothing(hass, lock_enti
 
     # Home Assistant restarts: the persisted records say everything is in place.
     sent = len(lock_device.commands)
-    again = Zigbee2MqttLock.from_entity(hass, lock_entity, SLOTS, timeout=1.0)
+    again = Zigbee2MqttLock.from_entity(
+        hass, lock_entity, SLOTS, RadioTimings(timeout=1.0, read_after_write=0.3)
+    )
     assert await _sync(again, {12: PIN}, dict(records)) == records
     await again.async_close()
     assert len(lock_device.commands) == sent
@@ -209,10 +220,10 @@ async def test_a_dead_lock_does_not_hold_up_another(hass, mqtt_entry, lock_entit
         dead_entity = registry.async_get_entity_id("lock", "mqtt", dead.unique_id)
         assert dead_entity is not None
         alive = Zigbee2MqttLock.from_entity(
-            hass, lock_entity, SLOTS, timeout=1.0, read_after_write=0.3
+            hass, lock_entity, SLOTS, RadioTimings(timeout=1.0, read_after_write=0.3)
         )
         silent = Zigbee2MqttLock.from_entity(
-            hass, dead_entity, SLOTS, timeout=0.5, read_after_write=0.1
+            hass, dead_entity, SLOTS, RadioTimings(timeout=0.5, read_after_write=0.1)
         )
         good, bad = await asyncio.gather(
             _sync(alive, {12: PIN}, {}), _sync(silent, {12: PIN}, {}, runs=1)

@@ -22,6 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder import keypad
+from custom_components.keyholder.codes.base import RadioTimings
 from custom_components.keyholder.codes.sync import RetryPolicy
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
 from custom_components.keyholder.core.models import GrantKind, Schedule, WeeklyWindow
@@ -43,7 +44,7 @@ async def _until(check: Callable[[], object], what: str) -> None:
 
 @pytest.fixture(autouse=True)
 def fast_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(keypad, "BACKEND_OPTIONS", {"timeout": 1.0, "read_after_write": 0.3})
+    monkeypatch.setattr(keypad, "RADIO_TIMINGS", RadioTimings(timeout=1.0, read_after_write=0.3))
     monkeypatch.setattr(
         keypad,
         "RETRY_POLICY",
@@ -332,3 +333,52 @@ async def test_a_one_time_code_leaves_the_lock_after_its_use(
     await hass.async_add_executor_job(back.emit_keypad_unlock, 10)
     await _until(lambda: back.pins == {}, "the used code to be cleared")
     assert home.grants[issued.grant.id].uses == 1
+
+
+async def test_a_visits_code_leaves_the_lock_when_its_window_ends(
+    hass: HomeAssistant, home_entry: MockConfigEntry, locks: list[tuple[SimulatedZ2mLock, str]]
+) -> None:
+    """Nobody revokes or uses it: the timer armed for the window's end clears it."""
+    front, _ = locks[0]
+    home = _home(home_entry)
+    door_id = _door_id(home, "Front")
+    now = dt_util.utcnow()
+    visit = Schedule(valid_from=now - timedelta(minutes=1), valid_until=now + timedelta(seconds=4))
+    issued = await home.async_create_grant(
+        GrantDraft(GrantKind.KEYPAD, "Plumber", frozenset({door_id}), visit), context=Context()
+    )
+    await _until(lambda: front.pins == {10: issued.pin}, "the code on the lock")
+    assert dt_util.utcnow() < visit.valid_until  # it went on inside the window
+    await _until(lambda: front.pins == {}, "the code to leave at the window's end")
+    assert dt_util.utcnow() >= visit.valid_until
+    assert home.grants[issued.grant.id].uses == 0
+
+
+async def test_grants_made_before_the_door_had_a_slot_range_get_slots_when_it_does(
+    hass: HomeAssistant, locks: list[tuple[SimulatedZ2mLock, str]]
+) -> None:
+    front, front_entity = locks[0]
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_HOME_NAME: "Home"},
+        unique_id=DOMAIN,
+        subentries_data=[door_subentry("Front", opener=front_entity)],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    home = _home(entry)
+    door_id = _door_id(home, "Front")
+    issued = await home.async_create_grant(
+        GrantDraft(GrantKind.KEYPAD, "Cleaner", frozenset({door_id}), _window_soon(hass, 2)),
+        context=Context(),
+    )
+    assert home.keypad_codes(door_id) is None  # remote only, for now
+
+    subentry = entry.subentries[door_id]
+    hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **SLOTS})
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await _until(lambda: front.pins == {10: issued.pin}, "the waiting grant's code on the lock")
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -10,18 +10,30 @@ The contract
   The slot range is the homeowner's, never the lock's full table: a backend
   refuses any slot outside it (``CodeError(OUT_OF_RANGE)``) before any radio
   traffic, so codes Keyholder does not manage are never touched.
-- ``set_code(slot, pin)`` returns only once the lock has confirmed the code.
-  No answer within the backend's timeout raises ``CodeError(TIMEOUT)``: a
-  backend never reports "set" on hope.
+- ``set_code(slot, pin, schedule)`` returns only once the lock has confirmed the
+  code. No answer within the backend's timeout raises ``CodeError(TIMEOUT)``: a
+  backend never reports "set" on hope. With a ``LockSchedule`` (only ever given
+  when ``capabilities()`` has room for it) the user is created as one that obeys
+  its schedules (ZCL user type Week_Day/Year_Day; Z-Wave schedule entries) and
+  the entries are written and confirmed before ``set_code`` returns, so the code
+  is never usable outside the window, not even between two radio frames; the
+  backend undoes what it wrote if it cannot finish. Without one, the code is
+  unrestricted and any schedules left in the slot are cleared.
 - ``clear_code(slot)`` likewise returns only once the slot is confirmed empty.
 - ``read_code(slot)`` returns the PIN, ``None`` for an empty slot, or ``MASKED``
   when the lock confirms the slot holds a code but will not say which (many
   Zigbee locks and Zigbee2MQTT without ``expose_pin``).
-- ``set_schedule(slot, schedule)`` / ``clear_schedule(slot)`` put the grant's
-  window on the lock itself, so the lock refuses the code outside it even with
-  Home Assistant down; backends whose locks cannot raise ``NOT_SUPPORTED``.
+- ``set_schedule(slot, schedule)`` / ``clear_schedule(slot)`` put a grant's
+  window on the lock itself (replacing what the slot had), or take it off, so
+  the lock refuses the code outside it even with Home Assistant down; backends
+  whose locks cannot raise ``NOT_SUPPORTED``. ``clear_code`` also clears the
+  slot's schedules.
 - ``subscribe_keypad(callback)`` calls ``callback(slot)`` once per keypad unlock
   with a slot inside the range, and returns a function that unsubscribes.
+- A backend is made by its family's ``from_entity(hass, entity_id, slots,
+  timings)`` classmethod, which raises ``CodeError(UNAVAILABLE)`` while the
+  lock's integration has not got the lock ready, and ``NOT_SUPPORTED`` for an
+  entity that is no keypad lock of that family.
 - ``async_close()`` lets go of the lock (unload): subscriptions end and operations
   still waiting end with ``UNAVAILABLE``.
 
@@ -40,7 +52,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Final, Literal, Protocol
 
-from ..core.models import Schedule
+from .lock_schedule import LockSchedule
 
 
 class SlotState(StrEnum):
@@ -99,7 +111,8 @@ class LockCapabilities:
     slots: range
     min_pin_length: int = 4
     max_pin_length: int = 8
-    supports_schedules: bool = False
+    week_day_schedules: int = 0  # week-day entries the lock keeps per user
+    year_day_schedules: int = 0  # year-day entries the lock keeps per user
     supports_read_back: bool = False
     masks_codes_on_read: bool = False
 
@@ -108,6 +121,24 @@ class LockCapabilities:
             raise ValueError("the slot range must be a non-empty run of slot numbers")
         if not 0 < self.min_pin_length <= self.max_pin_length:
             raise ValueError("PIN length range is empty")
+        if self.week_day_schedules < 0 or self.year_day_schedules < 0:
+            raise ValueError("a lock keeps zero or more schedule entries per user")
+
+    @property
+    def supports_schedules(self) -> bool:
+        return self.week_day_schedules > 0 or self.year_day_schedules > 0
+
+
+@dataclass(frozen=True, slots=True)
+class RadioTimings:
+    """How long a backend waits on a lock. Battery locks sleep; mains locks answer at once."""
+
+    timeout: float = 10.0  # seconds one operation may take, the lock's answer included
+    read_after_write: float = 2.0  # wait this long for the lock's own report before asking
+
+    def __post_init__(self) -> None:
+        if not 0 < self.read_after_write <= self.timeout:
+            raise ValueError("timings must be positive, the read-back wait within the timeout")
 
 
 class CodeBackend(Protocol):
@@ -115,13 +146,13 @@ class CodeBackend(Protocol):
 
     async def capabilities(self) -> LockCapabilities: ...
 
-    async def set_code(self, slot: int, pin: str) -> None: ...
+    async def set_code(self, slot: int, pin: str, schedule: LockSchedule | None = None) -> None: ...
 
     async def clear_code(self, slot: int) -> None: ...
 
     async def read_code(self, slot: int) -> ReadBack: ...
 
-    async def set_schedule(self, slot: int, schedule: Schedule) -> None: ...
+    async def set_schedule(self, slot: int, schedule: LockSchedule) -> None: ...
 
     async def clear_schedule(self, slot: int) -> None: ...
 

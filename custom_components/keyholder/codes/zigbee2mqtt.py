@@ -53,18 +53,19 @@ from homeassistant.components.mqtt.models import DATA_MQTT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
-from ..core.models import Schedule
 from .base import (
     MASKED,
     CodeError,
     CodeErrorReason,
     KeypadCallback,
     LockCapabilities,
+    RadioTimings,
     ReadBack,
     Unsubscribe,
     check_pin,
     check_slot,
 )
+from .lock_schedule import LockSchedule
 
 _LOGGER = logging.getLogger(__name__)
 # Home Assistant's mqtt loggers that print payloads at debug level: what is sent
@@ -119,15 +120,13 @@ class Zigbee2MqttLock:
         hass: HomeAssistant,
         topic: str,
         capabilities: LockCapabilities,
-        *,
-        timeout: float = 10.0,
-        read_after_write: float = 2.0,
+        timings: RadioTimings,
     ) -> None:
         self._hass = hass
         self._topic = topic
         self._capabilities = capabilities
-        self._timeout = timeout
-        self._read_after_write = min(read_after_write, timeout)
+        self._timeout = timings.timeout
+        self._read_after_write = timings.read_after_write
         self._radio = asyncio.Lock()
         self._listening = asyncio.Lock()
         self._unsubscribe: Unsubscribe | None = None
@@ -138,7 +137,7 @@ class Zigbee2MqttLock:
 
     @classmethod
     def from_entity(
-        cls, hass: HomeAssistant, entity_id: str, slots: range, **options: float
+        cls, hass: HomeAssistant, entity_id: str, slots: range, timings: RadioTimings
     ) -> Self:
         """The backend for a discovered lock entity, using the homeowner's ``slots``.
 
@@ -146,7 +145,7 @@ class Zigbee2MqttLock:
         assumed to mask; an exposed PIN is checked all the same.
         """
         capabilities = LockCapabilities(slots, supports_read_back=True, masks_codes_on_read=True)
-        return cls(hass, device_topic(hass, entity_id), capabilities, **options)
+        return cls(hass, device_topic(hass, entity_id), capabilities, timings)
 
     def __repr__(self) -> str:
         return f"Zigbee2MqttLock({self._topic!r})"
@@ -154,8 +153,10 @@ class Zigbee2MqttLock:
     async def capabilities(self) -> LockCapabilities:
         return self._capabilities
 
-    async def set_code(self, slot: int, pin: str) -> None:
+    async def set_code(self, slot: int, pin: str, schedule: LockSchedule | None = None) -> None:
         check_slot(self._capabilities, slot)
+        if schedule is not None:
+            raise CodeError(CodeErrorReason.NOT_SUPPORTED, "Zigbee2MQTT has no PIN schedules")
         check_pin(self._capabilities, pin)
         entry = await self._write(
             slot,
@@ -182,7 +183,7 @@ class Zigbee2MqttLock:
         shown = entry.get("pin_code")
         return MASKED if shown is None else str(shown)
 
-    async def set_schedule(self, slot: int, schedule: Schedule) -> None:
+    async def set_schedule(self, slot: int, schedule: LockSchedule) -> None:
         raise CodeError(CodeErrorReason.NOT_SUPPORTED, "Zigbee2MQTT has no PIN schedules")
 
     async def clear_schedule(self, slot: int) -> None:

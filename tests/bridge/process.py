@@ -1,0 +1,64 @@
+"""The bridge as operators run it: the installed console script, a separate process, loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+import re
+import shutil
+import signal
+import sys
+
+LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
+
+
+def bridge_command() -> list[str]:
+    """The installed console script next to this interpreter, as operators run it."""
+    script = shutil.which("keyholder-bridge", path=Path(sys.executable).parent)
+    assert script, "the keyholder-bridge console script is installed with the package"
+    return [script]
+
+
+class BridgeProcess:
+    """``keyholder-bridge serve`` on loopback; stop and start it again on the same port."""
+
+    def __init__(self, database_url: str, workdir: Path, port: int = 0) -> None:
+        self.database_url = database_url
+        self.workdir = workdir
+        self.port = port
+        self.url = ""
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> str:
+        process = await asyncio.create_subprocess_exec(
+            *bridge_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            "--database-url", self.database_url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=self.workdir,
+        )  # fmt: skip
+        self._process = process
+        assert process.stdout is not None
+        match = None
+        async with asyncio.timeout(20):
+            while match is None:
+                line = await process.stdout.readline()
+                if not line:
+                    raise RuntimeError("the bridge exited before listening")
+                match = LISTENING.search(line)
+        self.url = match.group(1).decode()
+        self.port = int(self.url.rsplit(":", 1)[1])  # a restart comes back on the same port
+        # Keep reading its output, so a chatty bridge never blocks on a full pipe.
+        self._drain = asyncio.get_running_loop().create_task(process.stdout.read())
+        return self.url
+
+    async def stop(self) -> int:
+        """SIGTERM, as a service manager stops it; the exit status."""
+        process, self._process = self._process, None
+        assert process is not None
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            status = await process.wait()
+            await self._drain
+        return status

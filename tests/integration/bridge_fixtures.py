@@ -1,0 +1,72 @@
+"""A real bridge for Home Assistant tests: its process, its database, and linking a home to it.
+
+The fixtures are made available to the tests here through ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from bridge.db.engine import create_engine, session_factory
+from bridge.db.migrate import upgrade
+from bridge.db.repository import Registry
+from custom_components.keyholder.const import DOMAIN
+
+from ..bridge.process import BridgeProcess
+
+
+@pytest.fixture
+async def bridge_registry(database_url: str) -> AsyncIterator[Registry]:
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    yield Registry(session_factory(engine))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def bridge(
+    database_url: str,
+    bridge_registry: Registry,
+    tmp_path: Path,
+) -> AsyncIterator[BridgeProcess]:
+    process = BridgeProcess(database_url, tmp_path)
+    await process.start()
+    yield process
+    if process.url:
+        await process.stop()
+
+
+async def until(check: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            while not check():  # noqa: ASYNC110 - polls Home Assistant's state machine
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"timed out waiting for {what}")
+
+
+async def link_home(
+    hass: HomeAssistant, entry: MockConfigEntry, url: str, code: str
+) -> dict[str, Any]:
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {"bridge_url": url, "enrolment_code": code}
+    )
+    await hass.async_block_till_done()
+    return dict(result)
+
+
+def link_state(hass: HomeAssistant, entry: MockConfigEntry) -> str | None:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{entry.entry_id}_bridge_link"
+    )
+    state = hass.states.get(entity_id) if entity_id else None
+    return state.state if state else None
