@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bridge import api_document, guests, health, homes, metrics
+from bridge import api_document, carriers, guests, health, homes, metrics
 from bridge.config import BridgeConfig
 from bridge.links import HomeLinks
 from bridge.ratelimit import FailureLimiter
@@ -21,6 +21,9 @@ def create_app(config: BridgeConfig) -> web.Application:
     app[homes.LINKS_KEY] = HomeLinks()
     app[homes.ENROL_LIMITER_KEY] = FailureLimiter(max_failures=5, window=900, lockout=900)
     app[guests.GUEST_LIMITER_KEY] = FailureLimiter(max_failures=5, window=900, lockout=900)
+    # A carrier's fleet may share an address: more room, the same lockout on failures.
+    app[carriers.CARRIER_LIMITER_KEY] = FailureLimiter(max_failures=20, window=900, lockout=900)
+    app[carriers.CARRIER_NONCES_KEY] = carriers.NonceCache()
     app.cleanup_ctx.append(database_context(config))
     # Some aiohttp releases type their signals against an older aiosignal; the callback is right.
     app.on_shutdown.append(_close_links)  # type: ignore[arg-type, unused-ignore]
@@ -29,6 +32,7 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.add_routes(metrics.routes)
     app.add_routes(homes.routes)
     app.add_routes(guests.routes)
+    app.add_routes(carriers.routes)
     return app
 
 

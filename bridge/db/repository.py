@@ -149,6 +149,11 @@ class Registry:
         async with self._sessions() as session:
             return await session.get(Home, home_id)
 
+    async def get_carrier(self, carrier_id: str) -> Carrier | None:
+        """The carrier with this id, revoked or not; None for an unknown id."""
+        async with self._sessions() as session:
+            return await session.get(Carrier, carrier_id)
+
     async def list_homes(self, *, include_revoked: bool = True) -> list[Home]:
         """Homes, oldest first."""
         query = select(Home).order_by(Home.enrolled_at, Home.id)

@@ -27,6 +27,7 @@ from homeassistant.util import dt as dt_util
 from .action_input import invalid
 from .audit_log import AuditLog, AuditValue
 from .camera_health import CameraWatch
+from .carriers import ApprovedCarrier, ApprovedCarriers
 from .codes.base import LockCapabilities
 from .codes.slots import SlotCode, code_digest, free_slot, slot_code, wanted_codes
 from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
@@ -111,6 +112,7 @@ class Home:
         self._cameras = CameraWatch(hass)
         self._visits: dict[str, VisitWatcher] = {}
         self._slots = SlotBook(hass, entry.entry_id)
+        self.carriers = ApprovedCarriers(hass, entry.entry_id)
         self._codes: dict[str, DoorCodes] = {}
         self._digest_key = b""
         # Every decision and every change to grants or the switch hold this lock, so once
@@ -124,6 +126,7 @@ class Home:
         self._registry = await self._storage.async_load_registry()
         await self._pins.async_load()
         await self._slots.async_load()
+        await self.carriers.async_load()
         if self._give_slots_to_waiting_grants(dt_util.utcnow()):
             await self._slots.async_save()
         self._digest_key = await self._pins.async_digest_key()
@@ -332,6 +335,38 @@ class Home:
         async with self._lock:
             return await self._open_door(token, door_id, nonce, expires_at, context)
 
+    async def async_open_door_for_carrier(
+        self,
+        *,
+        carrier_id: str,
+        door_id: str,
+        nonce: str,
+        expires_at: datetime,
+        signature_valid: bool,
+        context: Context,
+    ) -> Decision:
+        """Decide a carrier's signed request (checked by the caller against the approved key).
+
+        The grant is the carrier's live carrier grant for this door (its policy: doors,
+        windows, camera); without one the request is refused as ``unknown_grant``. The
+        nonce and expiry are checked exactly as for a guest's request.
+        """
+        async with self._lock:
+            now = dt_util.utcnow()
+            grant = next(
+                (
+                    g
+                    for g in sorted(self._registry.grants.values(), key=lambda g: g.created_at)
+                    if g.kind is GrantKind.CARRIER
+                    and g.carrier_id == carrier_id
+                    and door_id in g.doors
+                    and is_live(g, now)
+                ),
+                None,
+            )
+            request = self._remote_request(door_id, nonce, expires_at, signature_valid, now)
+            return await self._decide_and_act(grant, request, now, context)
+
     async def async_open_door_as_admin(
         self, *, grant_id: str, door_id: str, context: Context
     ) -> Decision:
@@ -370,20 +405,32 @@ class Home:
         else:
             token_valid = True
             grant = self._registry.grants.get(claims.grant_id)
+        request = self._remote_request(door_id, nonce, expires_at, token_valid, now)
+        return await self._decide_and_act(grant, request, now, context)
+
+    def _remote_request(
+        self,
+        door_id: str,
+        nonce: str,
+        expires_at: datetime | None,
+        signed: bool,
+        now: datetime,
+    ) -> AccessRequest:
+        """A remote request with its nonce checked against, and added to, those seen."""
         nonce_key = hashlib.sha256(nonce.encode()).hexdigest()
         self._forget_old_nonces(now)
         nonce_ok = MIN_NONCE_LENGTH <= len(nonce) <= MAX_NONCE_LENGTH
         request = AccessRequest(
             door_id=door_id,
             channel=Channel.REMOTE,
-            token_valid=token_valid and nonce_ok,
+            token_valid=signed and nonce_ok,
             nonce_replayed=nonce_key in self._registry.nonces,
             expires_at=expires_at,
         )
         if request.token_valid and expires_at is not None and not request.nonce_replayed:
             lifetime_end = now + self.policy.max_request_lifetime
             self._registry.nonces[nonce_key] = min(expires_at, lifetime_end)
-        return await self._decide_and_act(grant, request, now, context)
+        return request
 
     async def _decide_and_act(
         self, grant: Grant | None, request: AccessRequest, now: datetime, context: Context
@@ -477,6 +524,21 @@ class Home:
             eager_start=True,
         )
         self._announce()
+
+    # ---- carriers --------------------------------------------------------------------
+
+    async def async_approve_carrier(self, carrier: ApprovedCarrier, *, context: Context) -> None:
+        """Trust a carrier's key for its signed requests; its grants say where and when."""
+        async with self._lock:
+            await self.carriers.async_approve(carrier)
+            await self._audit(
+                "carrier_approved",
+                dt_util.utcnow(),
+                context,
+                carrier_id=carrier.id,
+                carrier=carrier.name,
+                key_fingerprint=carrier.fingerprint,
+            )
 
     # ---- keypad codes ----------------------------------------------------------------
 

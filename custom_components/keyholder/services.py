@@ -22,12 +22,14 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.util import dt as dt_util
 
 from . import action_input as parse
-from .const import DOMAIN
+from .carriers import ApprovedCarrier
+from .const import CONF_BRIDGE_URL, DOMAIN
 from .core.models import Grant, GrantKind
 from .core.schedule import occurrences
 from .core.status import grant_status
 from .data import KeyholderConfigEntry
 from .home import GrantDraft, Home
+from .link.directory import DirectoryError, async_lookup_carrier, decode_public_key
 from .link.guest_url import guest_link_url
 from .validation import vol
 
@@ -209,6 +211,32 @@ async def _open_door(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return {"allowed": True, "reason": decision.reason.value}
 
 
+async def _approve_carrier(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Approve a carrier from the linked bridge's directory; its requests are checked with this key.
+
+    ``public_key``, when given (the key the carrier handed the homeowner), must match
+    the directory's: a bridge cannot then slip in a key of its own.
+    """
+    await _admin_only(hass, call)
+    _unknown_fields(call, {ATTR_ENTRY, "carrier_id", "public_key"})
+    home = _home(hass, call)
+    carrier_id = parse.text(call.data, "carrier_id", max_length=32)
+    expected = parse.optional_text(call.data, "public_key", max_length=64)
+    bridge_url = home.entry.options.get(CONF_BRIDGE_URL)
+    if not bridge_url:
+        raise parse.invalid("not_linked")
+    try:
+        wanted = decode_public_key(expected) if expected is not None else None
+        name, key = await async_lookup_carrier(hass, bridge_url, carrier_id)
+    except DirectoryError as err:
+        raise parse.invalid(err.code) from err
+    if wanted is not None and wanted != key:
+        raise parse.invalid("carrier_key_mismatch")
+    carrier = ApprovedCarrier(carrier_id, name, key)
+    await home.async_approve_carrier(carrier, context=call.context)
+    return {"carrier_id": carrier_id, "name": name, "key_fingerprint": carrier.fingerprint}
+
+
 async def _verify_audit(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     await _admin_only(hass, call)
     _unknown_fields(call, {ATTR_ENTRY})
@@ -237,3 +265,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
     _register("list_grants", _list_grants, SupportsResponse.ONLY)
     _register("open_door", _open_door, SupportsResponse.OPTIONAL)
     _register("verify_audit", _verify_audit, SupportsResponse.ONLY)
+    _register("approve_carrier", _approve_carrier, SupportsResponse.OPTIONAL)

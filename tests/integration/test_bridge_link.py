@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from bridge.db.repository import Registry
 from custom_components.keyholder.home_key import HomeKey
 from custom_components.keyholder.link import wire
+from custom_components.keyholder.link.carrier_request import CarrierRequest
 
 from ..bridge.process import BridgeProcess
 from .bridge_fixtures import link_home, link_state, until
@@ -115,3 +116,26 @@ def test_the_home_speaks_the_protocol_of_the_shared_vectors() -> None:
             "challenge",
             {"nonce": vector["nonce"]},
         )
+
+
+def test_the_home_checks_carrier_signatures_as_the_shared_vectors_say() -> None:
+    vectors = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs/protocol/vectors.json").read_text()
+    )
+    for vector in vectors["carrier_request"]:
+        request = CarrierRequest.from_relay(
+            {
+                "carrier_id": vector["carrier_id"],
+                "method": vector["method"],
+                "path": vector["path"],
+                "body": vector["body_utf8"],
+                "timestamp": vector["timestamp"],
+                "nonce": vector["nonce"],
+                "signature": vector["signature"],
+            }
+        )
+        assert request.signed_bytes().decode() == vector["signed_bytes_utf8"]
+        assert request.signed_by(wire.from_b64url(vector["public_key"], 32))
+        assert request.door("home-0123456789ab") == "01JDOOR"
+        assert request.door("home-someone-else") is None
+        assert not request.signed_by(bytes(32))

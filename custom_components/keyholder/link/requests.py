@@ -15,19 +15,26 @@ Kinds
   or no longer knows, so a guesser learns nothing.
 - ``guest_link.open`` ``{token, door_id, nonce, expires_at}``: the decision, and
   its reason code.
+- ``carrier.open`` ``{carrier_id, method, path, body, timestamp, nonce,
+  signature}``: a carrier's request exactly as the carrier signed it. The home
+  checks the signature with the key its owner approved (``carriers.py``), takes
+  the door from the signed path, and decides under the carrier's grant; a
+  request the bridge forged, altered or replayed is refused here.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import Context
 from homeassistant.util import dt as dt_util
 
+from ..const import CONF_BRIDGE_HOME_ID
 from ..core.models import GrantKind, Schedule
 from ..core.status import grant_status
 from ..core.tokens import TokenError, verify_grant_token
+from .carrier_request import MAX_SKEW_SECONDS, CarrierRequest
 
 if TYPE_CHECKING:
     from ..home import Home
@@ -49,6 +56,8 @@ async def async_handle(home: Home, kind: str, body: dict[str, Any]) -> Answer:
         return _describe(home, body)
     if kind == "guest_link.open":
         return await _open(home, body)
+    if kind == "carrier.open":
+        return await _carrier_open(home, body)
     return _refused(400, "unknown_request_kind", "this home does not serve that request")
 
 
@@ -83,6 +92,36 @@ async def _open(home: Home, body: dict[str, Any]) -> Answer:
         token=token, door_id=door_id, nonce=nonce, expires_at=expires_at, context=Context()
     )
     return 200, {"allowed": decision.allowed, "reason": decision.reason.value}
+
+
+async def _carrier_open(home: Home, body: dict[str, Any]) -> Answer:
+    try:
+        request = CarrierRequest.from_relay(body)
+    except ValueError:
+        return _refused(400, "invalid_request", "not a carrier request")
+    approved = home.carriers.get(request.carrier_id)
+    bridge_home_id = home.entry.options.get(CONF_BRIDGE_HOME_ID)
+    door_id = request.door(bridge_home_id) if isinstance(bridge_home_id, str) else None
+    signed = approved is not None and door_id is not None and request.signed_by(approved.public_key)
+    # Valid for MAX_SKEW_SECONDS after the carrier signed it. One signed further ahead
+    # than that claims too long a life (a clock set forward to stockpile requests).
+    now = dt_util.utcnow()
+    skew = timedelta(seconds=MAX_SKEW_SECONDS)
+    signed_at = dt_util.utc_from_timestamp(request.timestamp)
+    expires_at = signed_at + skew
+    if signed_at - now > skew:
+        expires_at = now + home.policy.max_request_lifetime + skew
+    decision = await home.async_open_door_for_carrier(
+        carrier_id=request.carrier_id,
+        door_id=door_id or "",
+        nonce=request.nonce,
+        expires_at=expires_at,
+        signature_valid=signed,
+        context=Context(),
+    )
+    if decision.allowed:
+        return 200, {"allowed": True, "reason": decision.reason.value}
+    return _refused(403, decision.reason.value, "the home refused the request")
 
 
 def _link_grant(home: Home, token: object) -> str | None:

@@ -1,0 +1,114 @@
+"""Carriers end to end: approved in Home Assistant, signed at the carrier, checked twice.
+
+The bridge is ``keyholder-bridge`` as its own process (SQLite and PostgreSQL); the
+home is Keyholder in a real Home Assistant, linked over the real websocket.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import time
+from typing import Any
+
+import aiohttp
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from bridge.db.repository import Registry
+
+from ..bridge.process import BridgeProcess
+from ..carrier_signing import Carrier
+from .bridge_fixtures import until
+from .conftest import FRONT, Actions
+from .test_guest_links import linked_house  # noqa: F401 - the fixture
+
+
+async def _registered(registry: Registry, name: str) -> Carrier:
+    carrier = Carrier()
+    carrier.carrier_id = (await registry.add_carrier(name=name, public_key=carrier.public_key)).id
+    return carrier
+
+
+async def _post(
+    http: aiohttp.ClientSession, url: str, signed: tuple[bytes, dict[str, str]]
+) -> tuple[int, dict[str, Any]]:
+    body, headers = signed
+    async with http.post(url, data=body, headers=headers) as resp:
+        return resp.status, await resp.json()
+
+
+def _locked(hass: HomeAssistant) -> bool:
+    state = hass.states.get("lock.front")
+    return state is not None and state.state == "locked"
+
+
+async def test_an_approved_carrier_opens_with_a_signed_request_and_nothing_else_does(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,  # noqa: F811
+    actions: Actions,
+    bridge: BridgeProcess,
+    bridge_registry: Registry,
+) -> None:
+    acme = await _registered(bridge_registry, "Acme Parcel")
+    stranger = await _registered(bridge_registry, "Not Approved Ltd")
+    approved = await actions.call(
+        "approve_carrier", {"carrier_id": acme.carrier_id, "public_key": acme.public_key}
+    )
+    assert approved["name"] == "Acme Parcel"
+    with pytest.raises(ServiceValidationError) as mismatch:
+        await actions.call(
+            "approve_carrier", {"carrier_id": stranger.carrier_id, "public_key": acme.public_key}
+        )
+    assert mismatch.value.translation_key == "carrier_key_mismatch"
+
+    now = dt_util.now()
+    for carrier in (acme, stranger):  # a grant alone is not enough: the key must be approved
+        await actions.call(
+            "create_grant",
+            {
+                "kind": "carrier",
+                "name": "Deliveries",
+                "doors": [FRONT],
+                "carrier": carrier.carrier_id,
+                "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+                "ends": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
+    path = f"/api/v1/carrier/homes/{linked_house.options['bridge_home_id']}/doors/{front}/open"
+    url = bridge.url + path
+
+    async with aiohttp.ClientSession() as http:
+        body, headers = acme.sign(path, {"reference": "PKG-1"})
+        unsigned = {"Content-Type": "application/json"}
+        forged = Carrier(carrier_id=acme.carrier_id).sign(path)
+        stale = acme.sign(path, timestamp=int(time.time()) - 600)
+        for signed, code in [
+            ((body, unsigned), "unsigned_request"),
+            (forged, "bad_signature"),
+            (stale, "stale_request"),
+        ]:
+            status, answer = await _post(http, url, signed)
+            assert (status, answer["error"]["code"]) == (401, code)
+        # Signed by a carrier the bridge knows but the homeowner never approved: the
+        # bridge forwards it, the home refuses it.
+        status, answer = await _post(http, url, stranger.sign(path))
+        assert (status, answer["error"]["code"]) == (403, "bad_signature")
+        await hass.async_block_till_done()
+        assert _locked(hass)
+
+        assert await _post(http, url, (body, headers)) == (
+            200,
+            {"allowed": True, "reason": "allowed"},
+        )
+        await until(lambda: not _locked(hass), "the carrier's request to open the door")
+        await hass.services.async_call("lock", "lock", {"entity_id": "lock.front"}, blocking=True)
+        status, answer = await _post(http, url, (body, headers))  # replayed
+        assert (status, answer["error"]["code"]) == (401, "replayed_request")
+    assert _locked(hass)
+    kinds = [r["kind"] for r in actions.home.audit.records]
+    assert "carrier_approved" in kinds
+    assert kinds.count("door_granted") == 1
