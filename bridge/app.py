@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bridge import api_document, carriers, guests, health, homes, metrics
+from bridge import api_document, carriers, deliveries, guests, health, homes, metrics
 from bridge.config import BridgeConfig
+from bridge.delivery_watch import DELIVERY_WATCH_KEY, DeliveryWatch
 from bridge.links import HomeLinks
 from bridge.ratelimit import FailureLimiter
 from bridge.storage import database_context
@@ -24,6 +25,7 @@ def create_app(config: BridgeConfig) -> web.Application:
     # A carrier's fleet may share an address: more room, the same lockout on failures.
     app[carriers.CARRIER_LIMITER_KEY] = FailureLimiter(max_failures=20, window=900, lockout=900)
     app[carriers.CARRIER_NONCES_KEY] = carriers.NonceCache()
+    app[DELIVERY_WATCH_KEY] = DeliveryWatch()
     app.cleanup_ctx.append(database_context(config))
     # Some aiohttp releases type their signals against an older aiosignal; the callback is right.
     app.on_shutdown.append(_close_links)  # type: ignore[arg-type, unused-ignore]
@@ -33,6 +35,7 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.add_routes(homes.routes)
     app.add_routes(guests.routes)
     app.add_routes(carriers.routes)
+    app.add_routes(deliveries.routes)
     return app
 
 

@@ -9,6 +9,7 @@ checks protect homes from noise; the home's checks are the ones that count.
 
 from __future__ import annotations
 
+import json
 import time
 
 from aiohttp import web
@@ -20,13 +21,14 @@ from bridge.carrier_signature import (
     parse,
     verify,
 )
+from bridge.delivery_watch import DELIVERY_WATCH_KEY
 from bridge.errors import error_response
 from bridge.homes import LINKS_KEY, client_key
 from bridge.keys import encode_public_key
-from bridge.links import LinkError
+from bridge.links import Answer, LinkError
 from bridge.protocol import b64url
 from bridge.ratelimit import FailureLimiter
-from bridge.storage import REGISTRY_KEY
+from bridge.storage import DELIVERIES_KEY, REGISTRY_KEY
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_REMEMBERED_NONCES = 1_000_000
@@ -87,14 +89,14 @@ async def carrier_open(request: web.Request) -> web.Response:
     except UnicodeDecodeError:
         return error_response(400, "invalid_body", "the body must be UTF-8 text")
     try:
-        signed = await _checked(request, body)
+        signed = await checked_request(request, body)
     except SignatureError as err:
         limiter.failed(client)
         return error_response(401, err.code, str(err))
     return await _forward(request, signed, text)
 
 
-async def _checked(request: web.Request, body: bytes) -> SignedRequest:
+async def checked_request(request: web.Request, body: bytes) -> SignedRequest:
     """The request if its carrier is known, its signature verifies, and it is new and fresh."""
     now = time.time()
     signed = parse(request.method, request.rel_url.raw_path, body, dict(request.headers))
@@ -129,4 +131,25 @@ async def _forward(request: web.Request, signed: SignedRequest, text: str) -> we
     except LinkError as err:
         status = 503 if err.code == "home_offline" else 504
         return error_response(status, err.code, str(err))
+    await _record_opening(request, home.id, signed.carrier_id, text, answer)
     return web.json_response(dict(answer.body), status=answer.status)
+
+
+async def _record_opening(
+    request: web.Request, home_id: str, carrier_id: str, text: str, answer: Answer
+) -> None:
+    """For a delivery named in the body: store what the home answered (opened or refused)."""
+    try:
+        named = json.loads(text).get("delivery_id") if text else None
+    except (ValueError, AttributeError):
+        return
+    book = request.app[DELIVERIES_KEY]
+    if not isinstance(named, str) or (delivery := await book.get(named)) is None:
+        return
+    if delivery.carrier_id != carrier_id:
+        return
+    error = answer.body.get("error")
+    reason = error.get("code") if isinstance(error, dict) else None
+    status = "opened" if answer.status == 200 else "refused"
+    if await book.set_status(named, home_id=home_id, status=status, reason=reason):
+        request.app[DELIVERY_WATCH_KEY].notify(named)

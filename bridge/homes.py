@@ -10,6 +10,7 @@ can take its place. Requests for the home are relayed over that socket (``links`
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import logging
 import secrets
 from typing import Any
@@ -19,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from bridge.db.repository import RegistryError
+from bridge.delivery_watch import DELIVERY_WATCH_KEY
 from bridge.errors import error_response
 from bridge.links import Answer, HomeLinks, Link
 from bridge.protocol import (
@@ -33,7 +35,7 @@ from bridge.protocol import (
     from_b64url,
 )
 from bridge.ratelimit import FailureLimiter
-from bridge.storage import REGISTRY_KEY
+from bridge.storage import DELIVERIES_KEY, REGISTRY_KEY
 
 LOGGER = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 20
@@ -101,7 +103,7 @@ async def link(request: web.Request) -> web.WebSocketResponse:
         async for frame in socket:
             if frame.type is not WSMsgType.TEXT:
                 continue
-            await _on_frame(links, current, frame.data)
+            await _on_frame(request.app, current, frame.data)
     finally:
         links.detach(current)
         LOGGER.info("home disconnected", extra={"home_id": home_id})
@@ -149,13 +151,19 @@ def _hello(text: str) -> tuple[str, bytes]:
     return str(hello.fields["home_id"]), signature
 
 
-async def _on_frame(links: HomeLinks, current: Link, text: str) -> None:
+async def _on_frame(app: web.Application, current: Link, text: str) -> None:
+    links = app[LINKS_KEY]
     try:
         message = decode(text)
     except ProtocolError as err:
         await current.socket.send_str(encode("error", code=err.code, message=str(err)))
         return
-    if message.type == "response":
+    if message.type == "event":
+        if not await _on_event(app, current.home_id, message.fields):
+            await current.socket.send_str(
+                encode("error", code="unknown_event", message="no such event for this home")
+            )
+    elif message.type == "response":
         answer = Answer(int(message.fields["status"]), dict(message.fields["body"]))
         if not links.answer(current, str(message.fields["id"]), answer):
             await current.socket.send_str(
@@ -165,6 +173,22 @@ async def _on_frame(links: HomeLinks, current: Link, text: str) -> None:
         await current.socket.send_str(
             encode("error", code="unexpected_type", message=f"a home does not send {message.type}")
         )
+
+
+async def _on_event(app: web.Application, home_id: str, fields: Mapping[str, Any]) -> bool:
+    """A home's report; only ``delivery.status`` for one of its own deliveries is taken."""
+    body = fields["body"]
+    delivery_id, status, reason = body.get("delivery_id"), body.get("status"), body.get("reason")
+    if fields["kind"] != "delivery.status" or not isinstance(delivery_id, str):
+        return False
+    if not isinstance(status, str) or not (reason is None or isinstance(reason, str)):
+        return False
+    recorded = await app[DELIVERIES_KEY].set_status(
+        delivery_id, home_id=home_id, status=status, reason=reason[:64] if reason else None
+    )
+    if recorded:
+        app[DELIVERY_WATCH_KEY].notify(delivery_id)
+    return recorded
 
 
 async def _refuse(socket: web.WebSocketResponse, close_code: int, code: str, message: str) -> None:

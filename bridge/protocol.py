@@ -29,8 +29,10 @@ CHALLENGE_CONTEXT: Final = b"keyholder-home-link-v1"
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-type MessageType = Literal["challenge", "hello", "welcome", "request", "response", "error"]
-MESSAGE_TYPES: Final = frozenset({"challenge", "hello", "welcome", "request", "response", "error"})
+type MessageType = Literal["challenge", "hello", "welcome", "request", "response", "event", "error"]
+MESSAGE_TYPES: Final = frozenset(
+    {"challenge", "hello", "welcome", "request", "response", "event", "error"}
+)
 
 
 class ProtocolError(ValueError):
@@ -101,6 +103,7 @@ _REQUIRED: Final[Mapping[str, Mapping[str, type]]] = {
     "welcome": {"heartbeat": int},
     "request": {"id": str, "kind": str, "body": dict},
     "response": {"id": str, "status": int, "body": dict},
+    "event": {"kind": str, "body": dict},
     "error": {"code": str},
 }
 

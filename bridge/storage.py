@@ -8,12 +8,14 @@ import logging
 from aiohttp import web
 
 from bridge.config import BridgeConfig
+from bridge.db.deliveries import DeliveryBook
 from bridge.db.engine import create_engine, display_url, session_factory
 from bridge.db.migrate import upgrade
 from bridge.db.repository import Registry
 
 LOGGER = logging.getLogger(__name__)
 REGISTRY_KEY = web.AppKey("registry", Registry)
+DELIVERIES_KEY = web.AppKey("deliveries", DeliveryBook)
 
 
 def database_context(
@@ -26,7 +28,9 @@ def database_context(
         await upgrade(url)
         engine = create_engine(url)
         LOGGER.info("database ready", extra={"database": display_url(url)})
-        app[REGISTRY_KEY] = Registry(session_factory(engine))
+        sessions = session_factory(engine)
+        app[REGISTRY_KEY] = Registry(sessions)
+        app[DELIVERIES_KEY] = DeliveryBook(sessions)
         try:
             yield
         finally:

@@ -83,3 +83,30 @@ class Carrier(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary(PUBLIC_KEY_BYTES))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Delivery(Base):
+    """A delivery a carrier announced to a home, and where it stands.
+
+    ``status`` moves from ``announced`` to ``accepted`` or ``declined`` (the home's
+    answer), then ``opened`` or ``refused`` (the door), then ``locked``, ``left_open``
+    or ``relock_failed`` (the visit's end, as the home reports it); ``reason`` is the
+    home's reason code for a refusal or decline.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    home_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("homes.id", name="fk_deliveries_home_id"), index=True
+    )
+    carrier_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("carriers.id", name="fk_deliveries_carrier_id")
+    )
+    reference: Mapped[str] = mapped_column(String(100))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

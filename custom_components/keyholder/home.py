@@ -31,7 +31,7 @@ from .carriers import ApprovedCarrier, ApprovedCarriers
 from .codes.base import LockCapabilities
 from .codes.slots import SlotCode, code_digest, free_slot, slot_code, wanted_codes
 from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
-from .core.decision import Decision, Reason, decide
+from .core.decision import Decision, Reason, decide, request_refusal
 from .core.models import (
     AccessRequest,
     CameraHealth,
@@ -46,6 +46,7 @@ from .core.models import (
 from .core.pins import generate_pin
 from .core.status import is_live
 from .core.tokens import TokenError, sign_grant_token, verify_grant_token
+from .deliveries import Delivery, DeliveryDesk, announcement_refusal
 from .doors import entry_doors
 from .home_key import HomeKey
 from .keypad import DoorCodes, SlotBook
@@ -113,6 +114,7 @@ class Home:
         self._visits: dict[str, VisitWatcher] = {}
         self._slots = SlotBook(hass, entry.entry_id)
         self.carriers = ApprovedCarriers(hass, entry.entry_id)
+        self.deliveries = DeliveryDesk(report=self._report_to_bridge)
         self._codes: dict[str, DoorCodes] = {}
         self._digest_key = b""
         # Every decision and every change to grants or the switch hold this lock, so once
@@ -519,11 +521,93 @@ class Home:
             return
         grant = self._registry.grants.get(visit.grant_id)
         self._door_event(door, event, grant=grant, reason=None)
+        self.deliveries.visit_event(door.id, event)
         self.hass.async_create_task(
             self._audit(f"door_{event.value}", dt_util.utcnow(), None, grant=grant, door=door),
             eager_start=True,
         )
         self._announce()
+
+    # ---- carriers and deliveries -------------------------------------------------------
+
+    def _carrier_grants(self, carrier_id: str, now: datetime) -> list[Grant]:
+        """The carrier's live carrier grants, oldest first."""
+        return [
+            g
+            for g in sorted(self._registry.grants.values(), key=lambda g: g.created_at)
+            if g.kind is GrantKind.CARRIER and g.carrier_id == carrier_id and is_live(g, now)
+        ]
+
+    async def async_announce_delivery(
+        self,
+        delivery: Delivery,
+        *,
+        nonce: str,
+        expires_at: datetime,
+        signature_valid: bool,
+        context: Context,
+    ) -> Reason | None:
+        """Accept (None) or decline (the reason) a carrier's signed announcement; audited.
+
+        The homeowner is told either way (``delivery_announced``) and may decline an
+        accepted delivery until the carrier has opened the door.
+        """
+        async with self._lock:
+            now = dt_util.utcnow()
+            request = self._remote_request("", nonce, expires_at, signature_valid, now)
+            refusal = request_refusal(request, now, self.policy) or announcement_refusal(
+                self._carrier_grants(delivery.carrier_id, now),
+                delivery.window_start,
+                delivery.window_end,
+                accept_visits=self._registry.accept_visits,
+                tz=self.tz,
+            )
+            await self._storage.async_save_registry(self._registry)  # remembers the nonce
+            if refusal is None:
+                self.deliveries.announced(delivery)
+            details = {
+                "delivery_id": delivery.id,
+                "carrier_id": delivery.carrier_id,
+                "reference": delivery.reference,
+            }
+            await self._audit(
+                "delivery_announced",
+                now,
+                context,
+                reason=refusal,
+                delivery_id=delivery.id,
+                carrier_id=delivery.carrier_id,
+                reference=delivery.reference,
+            )
+            self.hass.bus.async_fire(
+                EVENT_KEYHOLDER,
+                {
+                    "entry_id": self.entry.entry_id,
+                    "type": "delivery_announced",
+                    "accepted": refusal is None,
+                    "reason": refusal.value if refusal is not None else None,
+                    "window_start": delivery.window_start.isoformat(),
+                    "window_end": delivery.window_end.isoformat(),
+                    **details,
+                },
+            )
+            return refusal
+
+    async def async_decline_delivery(self, delivery_id: str, *, context: Context) -> bool:
+        """The homeowner declines a delivery not yet opened; the carrier is told."""
+        async with self._lock:
+            if not self.deliveries.decline(delivery_id):
+                return False
+            await self._audit(
+                "delivery_declined", dt_util.utcnow(), context, delivery_id=delivery_id
+            )
+            return True
+
+    @callback
+    def _report_to_bridge(self, kind: str, body: dict[str, Any]) -> None:
+        data = getattr(self.entry, "runtime_data", None)
+        if data is not None and data.link is not None:
+            data.link.send_event(kind, body)
 
     # ---- carriers --------------------------------------------------------------------
 

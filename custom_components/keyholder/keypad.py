@@ -150,6 +150,9 @@ def keypad_backend(hass: HomeAssistant, door: Door, timings: RadioTimings) -> Co
     if door.opener_domain != "lock":
         raise CodeError(CodeErrorReason.NOT_SUPPORTED, f"{door.opener} is not a lock")
     entry = er.async_get(hass).async_get(door.opener)
+    if entry is None and hass.states.get(door.opener) is None:
+        # Not registered and not there: its integration may still be starting.
+        raise CodeError(CodeErrorReason.UNAVAILABLE, f"{door.opener} does not exist yet")
     platform = entry.platform if entry is not None else None
     slots = door.keypad_slots
     if platform == "mqtt":

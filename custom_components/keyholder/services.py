@@ -237,6 +237,17 @@ async def _approve_carrier(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
     return {"carrier_id": carrier_id, "name": name, "key_fingerprint": carrier.fingerprint}
 
 
+async def _decline_delivery(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Decline an announced delivery before the carrier opens the door; the carrier is told."""
+    await _admin_only(hass, call)
+    _unknown_fields(call, {ATTR_ENTRY, "delivery_id"})
+    home = _home(hass, call)
+    delivery_id = parse.text(call.data, "delivery_id", max_length=64)
+    if not await home.async_decline_delivery(delivery_id, context=call.context):
+        raise parse.invalid("unknown_delivery")
+    return None
+
+
 async def _verify_audit(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     await _admin_only(hass, call)
     _unknown_fields(call, {ATTR_ENTRY})
@@ -266,3 +277,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
     _register("open_door", _open_door, SupportsResponse.OPTIONAL)
     _register("verify_audit", _verify_audit, SupportsResponse.ONLY)
     _register("approve_carrier", _approve_carrier, SupportsResponse.OPTIONAL)
+    _register("decline_delivery", _decline_delivery, SupportsResponse.NONE)

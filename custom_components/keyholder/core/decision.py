@@ -100,7 +100,7 @@ def _refusal(
 ) -> Reason | None:
     """The first check that fails, or None; each stage may rely on those before it."""
     remote = request.channel is Channel.REMOTE
-    if remote and (refusal := _request_refusal(request, now, policy)):
+    if remote and (refusal := request_refusal(request, now, policy)):
         return refusal
     if grant is None:
         return Reason.UNKNOWN_GRANT
@@ -114,7 +114,7 @@ def _refusal(
     return _visit_refusal(grant, door, camera, accept_visits=accept_visits, now=now, policy=policy)
 
 
-def _request_refusal(request: AccessRequest, now: datetime, policy: Policy) -> Reason | None:
+def request_refusal(request: AccessRequest, now: datetime, policy: Policy) -> Reason | None:
     """Is the remote request itself genuine and fresh?"""
     if not request.token_valid:
         return Reason.BAD_SIGNATURE

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import hashlib
+import json
 import re
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ MAX_SKEW_SECONDS: Final = 60
 _OPEN_PATH = re.compile(
     r"/api/v1/carrier/homes/([A-Za-z0-9_-]{1,64})/doors/([A-Za-z0-9_-]{1,64})/open"
 )
+_ANNOUNCE_PATH = re.compile(r"/api/v1/carrier/homes/([A-Za-z0-9_-]{1,64})/deliveries")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
@@ -95,3 +97,16 @@ class CarrierRequest:
         if self.method.upper() != "POST" or match is None or match.group(1) != home_id:
             return None
         return match.group(2)
+
+    def announces_to(self, home_id: str) -> bool:
+        """Whether the signed request is a delivery announcement to this home."""
+        match = _ANNOUNCE_PATH.fullmatch(self.path)
+        return self.method.upper() == "POST" and match is not None and match.group(1) == home_id
+
+    def json_body(self) -> dict[str, Any]:
+        """The signed body as a JSON object; empty when it is not one."""
+        try:
+            data = json.loads(self.body) if self.body else {}
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}

@@ -13,6 +13,7 @@ handed to ``handle`` (the home), and whatever it answers goes back.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 import contextlib
 import logging
@@ -20,7 +21,7 @@ import random
 from typing import Any
 
 import aiohttp
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .wire import WireError, b64url, challenge_bytes, decode, encode, from_b64url
@@ -31,6 +32,7 @@ HEARTBEAT_SECONDS = 20
 HANDSHAKE_TIMEOUT = 10.0
 FIRST_DELAY = 1.0
 MAX_DELAY = 20.0
+OUTBOX_SIZE = 100
 
 type Handler = Callable[[str, dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]
 
@@ -74,6 +76,9 @@ class BridgeLink:
         self._rng = random.Random()  # noqa: S311 - jitter, not a secret
         self._task: asyncio.Task[None] | None = None
         self._requests: set[asyncio.Task[None]] = set()
+        self._socket: aiohttp.ClientWebSocketResponse | None = None
+        # Reports made while the link is down, sent once it is up again (oldest dropped).
+        self._outbox: deque[str] = deque(maxlen=OUTBOX_SIZE)
         self.connected = False
         self.refused: str | None = None  # the bridge's refusal code, while it refuses
 
@@ -115,10 +120,36 @@ class BridgeLink:
             self.refused = None
             self._set_connected(True)
             _LOGGER.info("Connected to the bridge")
-            async for frame in socket:
-                if frame.type is aiohttp.WSMsgType.TEXT:
-                    await self._on_frame(socket, frame.data)
+            self._socket = socket
+            try:
+                while self._outbox:
+                    await socket.send_str(self._outbox[0])
+                    self._outbox.popleft()
+                async for frame in socket:
+                    if frame.type is aiohttp.WSMsgType.TEXT:
+                        await self._on_frame(socket, frame.data)
+            finally:
+                self._socket = None
             _LOGGER.info("The bridge closed the link (%s)", socket.close_code)
+
+    @callback
+    def send_event(self, kind: str, body: dict[str, Any]) -> None:
+        """Report something to the bridge now, or as soon as the link is up again."""
+        frame = encode("event", kind=kind, body=body)
+        socket = self._socket
+        if socket is None or socket.closed:
+            self._outbox.append(frame)
+            return
+
+        async def send() -> None:
+            try:
+                await socket.send_str(frame)
+            except (aiohttp.ClientError, ConnectionError):
+                self._outbox.append(frame)
+
+        task = self._hass.async_create_background_task(send(), "keyholder bridge report")
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
 
     async def _sign_in(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         async with asyncio.timeout(HANDSHAKE_TIMEOUT):

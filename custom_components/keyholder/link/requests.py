@@ -15,8 +15,12 @@ Kinds
   or no longer knows, so a guesser learns nothing.
 - ``guest_link.open`` ``{token, door_id, nonce, expires_at}``: the decision, and
   its reason code.
+- ``delivery.announce`` ``{delivery_id, carrier_id, method, path, body,
+  timestamp, nonce, signature}``: a carrier's signed announcement (reference and
+  window in the signed body); accepted, or declined with a reason.
 - ``carrier.open`` ``{carrier_id, method, path, body, timestamp, nonce,
-  signature}``: a carrier's request exactly as the carrier signed it. The home
+  signature}``: a carrier's request exactly as the carrier signed it (the body may
+  name a ``delivery_id``: a declined or unknown delivery opens nothing). The home
   checks the signature with the key its owner approved (``carriers.py``), takes
   the door from the signed path, and decides under the carrier's grant; a
   request the bridge forged, altered or replayed is refused here.
@@ -34,6 +38,7 @@ from ..const import CONF_BRIDGE_HOME_ID
 from ..core.models import GrantKind, Schedule
 from ..core.status import grant_status
 from ..core.tokens import TokenError, verify_grant_token
+from ..deliveries import Delivery
 from .carrier_request import MAX_SKEW_SECONDS, CarrierRequest
 
 if TYPE_CHECKING:
@@ -58,6 +63,8 @@ async def async_handle(home: Home, kind: str, body: dict[str, Any]) -> Answer:
         return await _open(home, body)
     if kind == "carrier.open":
         return await _carrier_open(home, body)
+    if kind == "delivery.announce":
+        return await _announce(home, body)
     return _refused(400, "unknown_request_kind", "this home does not serve that request")
 
 
@@ -94,34 +101,92 @@ async def _open(home: Home, body: dict[str, Any]) -> Answer:
     return 200, {"allowed": decision.allowed, "reason": decision.reason.value}
 
 
+def _expiry(home: Home, timestamp: int) -> datetime:
+    """Valid for MAX_SKEW_SECONDS after the carrier signed it. One signed further ahead
+    than that claims too long a life (a clock set forward to stockpile requests).
+    """
+    now = dt_util.utcnow()
+    skew = timedelta(seconds=MAX_SKEW_SECONDS)
+    signed_at = dt_util.utc_from_timestamp(timestamp)
+    if signed_at - now > skew:
+        return now + home.policy.max_request_lifetime + skew
+    return signed_at + skew
+
+
+def _bridge_home_id(home: Home) -> str | None:
+    value = home.entry.options.get(CONF_BRIDGE_HOME_ID)
+    return value if isinstance(value, str) else None
+
+
 async def _carrier_open(home: Home, body: dict[str, Any]) -> Answer:
     try:
         request = CarrierRequest.from_relay(body)
     except ValueError:
         return _refused(400, "invalid_request", "not a carrier request")
     approved = home.carriers.get(request.carrier_id)
-    bridge_home_id = home.entry.options.get(CONF_BRIDGE_HOME_ID)
-    door_id = request.door(bridge_home_id) if isinstance(bridge_home_id, str) else None
+    bridge_home_id = _bridge_home_id(home)
+    door_id = request.door(bridge_home_id) if bridge_home_id else None
     signed = approved is not None and door_id is not None and request.signed_by(approved.public_key)
-    # Valid for MAX_SKEW_SECONDS after the carrier signed it. One signed further ahead
-    # than that claims too long a life (a clock set forward to stockpile requests).
-    now = dt_util.utcnow()
-    skew = timedelta(seconds=MAX_SKEW_SECONDS)
-    signed_at = dt_util.utc_from_timestamp(request.timestamp)
-    expires_at = signed_at + skew
-    if signed_at - now > skew:
-        expires_at = now + home.policy.max_request_lifetime + skew
+    named = request.json_body().get("delivery_id")
+    if signed and named is not None:
+        delivery = home.deliveries.get(str(named))
+        if delivery is None or delivery.carrier_id != request.carrier_id:
+            return _refused(403, "unknown_delivery", "this home knows no such delivery")
+        if delivery.declined:
+            return _refused(403, "delivery_declined", "the home declined this delivery")
     decision = await home.async_open_door_for_carrier(
         carrier_id=request.carrier_id,
         door_id=door_id or "",
         nonce=request.nonce,
-        expires_at=expires_at,
+        expires_at=_expiry(home, request.timestamp),
         signature_valid=signed,
         context=Context(),
     )
-    if decision.allowed:
-        return 200, {"allowed": True, "reason": decision.reason.value}
-    return _refused(403, decision.reason.value, "the home refused the request")
+    if not decision.allowed:
+        return _refused(403, decision.reason.value, "the home refused the request")
+    if named is not None and door_id is not None:
+        home.deliveries.opened(str(named), door_id)
+    return 200, {"allowed": True, "reason": decision.reason.value}
+
+
+async def _announce(home: Home, body: dict[str, Any]) -> Answer:
+    delivery_id = body.get("delivery_id")
+    try:
+        request = CarrierRequest.from_relay(body)
+    except ValueError:
+        return _refused(400, "invalid_request", "not a delivery announcement")
+    window = _window(request.json_body())
+    if not isinstance(delivery_id, str) or not 0 < len(delivery_id) <= 64 or window is None:
+        return _refused(400, "invalid_request", "not a delivery announcement")
+    approved = home.carriers.get(request.carrier_id)
+    bridge_home_id = _bridge_home_id(home)
+    signed = (
+        approved is not None
+        and bridge_home_id is not None
+        and request.announces_to(bridge_home_id)
+        and request.signed_by(approved.public_key)
+    )
+    reference, start, end = window
+    refusal = await home.async_announce_delivery(
+        Delivery(delivery_id, request.carrier_id, reference, start, end),
+        nonce=request.nonce,
+        expires_at=_expiry(home, request.timestamp),
+        signature_valid=signed,
+        context=Context(),
+    )
+    if refusal is not None:
+        return _refused(403, refusal.value, "the home declined the delivery")
+    return 200, {"status": "accepted"}
+
+
+def _window(data: dict[str, Any]) -> tuple[str, datetime, datetime] | None:
+    reference = data.get("reference")
+    start, end = _instant(data.get("window_start")), _instant(data.get("window_end"))
+    if not isinstance(reference, str) or not 0 < len(reference) <= 100:
+        return None
+    if start is None or end is None or start >= end:
+        return None
+    return reference, start, end
 
 
 def _link_grant(home: Home, token: object) -> str | None:

@@ -1,0 +1,207 @@
+"""Deliveries end to end: announce, the home's answer, open, the status stream to "locked".
+
+The bridge is ``keyholder-bridge`` as its own process (SQLite and PostgreSQL) and is
+restarted in the middle of a delivery; the home is Keyholder in a real Home
+Assistant, whose template lock and door contact play the front door.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+import json
+from typing import Any
+
+import aiohttp
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from bridge.db.repository import Registry
+
+from ..bridge.process import BridgeProcess
+from ..carrier_signing import Carrier
+from .bridge_fixtures import link_state, until
+from .conftest import FRONT, Actions, set_switch
+from .test_guest_links import linked_house  # noqa: F401 - the fixture
+
+
+class CarrierClient:
+    """A carrier's calls to the bridge, each signed."""
+
+    def __init__(self, http: aiohttp.ClientSession, bridge: BridgeProcess, carrier: Carrier):
+        self.http, self.bridge, self.carrier = http, bridge, carrier
+
+    async def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        raw, headers = self.carrier.sign(path, body, method=method)  # a GET signs "{}"
+        async with self.http.request(
+            method, self.bridge.url + path, data=raw, headers=headers
+        ) as resp:
+            return resp.status, await resp.json()
+
+    async def statuses(self, delivery_id: str) -> list[str]:
+        """Follow the status stream to its end; the statuses it carried."""
+        path = f"/api/v1/carrier/deliveries/{delivery_id}/events"
+        raw, headers = self.carrier.sign(path, None, method="GET")
+        seen: list[str] = []
+        async with self.http.get(self.bridge.url + path, data=raw, headers=headers) as resp:
+            assert resp.status == 200
+            assert resp.content_type == "text/event-stream"
+            async for line in resp.content:
+                if line.startswith(b"data: "):
+                    seen.append(json.loads(line[6:])["status"])
+        return seen
+
+
+def _when(delta: timedelta) -> str:
+    return (dt_util.now() + delta).isoformat()
+
+
+async def test_a_delivery_is_announced_opened_and_followed_until_locked_across_a_restart(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,  # noqa: F811
+    actions: Actions,
+    bridge: BridgeProcess,
+    bridge_registry: Registry,
+) -> None:
+    announced: list[dict[str, Any]] = []
+
+    @callback
+    def _on_event(event: Event) -> None:
+        if event.data.get("type") == "delivery_announced":
+            announced.append(dict(event.data))
+
+    hass.bus.async_listen("keyholder_event", _on_event)
+    carrier = Carrier()
+    carrier.carrier_id = (
+        await bridge_registry.add_carrier(name="Acme Parcel", public_key=carrier.public_key)
+    ).id
+    await actions.call("approve_carrier", {"carrier_id": carrier.carrier_id})
+    now = dt_util.now()
+    await actions.call(
+        "create_grant",
+        {
+            "kind": "carrier",
+            "name": "Acme deliveries",
+            "doors": [FRONT],
+            "carrier": carrier.carrier_id,
+            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+            "ends": (now + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    home_id = linked_house.options["bridge_home_id"]
+    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
+    announce = f"/api/v1/carrier/homes/{home_id}/deliveries"
+    open_path = f"/api/v1/carrier/homes/{home_id}/doors/{front}/open"
+
+    async with aiohttp.ClientSession() as http:
+        acme = CarrierClient(http, bridge, carrier)
+        status, later = await acme.call(
+            "POST",
+            announce,
+            {"reference": "PKG-9", "window_start": _when(timedelta(days=2)),
+             "window_end": _when(timedelta(days=2, hours=1))},
+        )  # fmt: skip
+        assert (status, later["status"], later["reason"]) == (201, "declined", "outside_window")
+        status, delivery = await acme.call(
+            "POST",
+            announce,
+            {"reference": "PKG-1", "window_start": _when(timedelta(0)),
+             "window_end": _when(timedelta(minutes=30))},
+        )  # fmt: skip
+        assert (status, delivery["status"]) == (201, "accepted")
+        await hass.async_block_till_done()
+        assert [(e["reference"], e["accepted"]) for e in announced] == [
+            ("PKG-9", False),
+            ("PKG-1", True),
+        ]
+
+        # The declined one opens nothing, whatever the carrier sends.
+        status, answer = await acme.call("POST", open_path, {"delivery_id": later["id"]})
+        assert (status, answer["error"]["code"]) == (403, "unknown_delivery")
+        status, answer = await acme.call("POST", open_path, {"delivery_id": delivery["id"]})
+        assert (status, answer) == (200, {"allowed": True, "reason": "allowed"})
+        await until(lambda: hass.states.get("lock.front").state == "unlocked", "the lock")  # type: ignore[union-attr]
+
+        # The bridge restarts mid-delivery: the home is back and the delivery is intact.
+        assert await bridge.stop() == 0
+        await until(lambda: link_state(hass, linked_house) == "off", "the link to drop")
+        await bridge.start()
+        await until(lambda: link_state(hass, linked_house) == "on", "the link", seconds=30)
+        status, stored = await acme.call("GET", f"/api/v1/carrier/deliveries/{delivery['id']}")
+        assert (status, stored["status"]) == (200, "opened")
+
+        # The courier opens the door, puts the parcel in, closes it; the home relocks.
+        following = asyncio.create_task(acme.statuses(delivery["id"]))
+        await set_switch(hass, "input_boolean.front_open", True)
+        await set_switch(hass, "input_boolean.front_open", False)
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
+        await until(lambda: hass.states.get("lock.front").state == "locked", "the relock")  # type: ignore[union-attr]
+        assert await asyncio.wait_for(following, 20) == ["opened", "locked"]
+        status, stored = await acme.call("GET", f"/api/v1/carrier/deliveries/{delivery['id']}")
+        assert (status, stored["status"]) == (200, "locked")
+
+        # Another carrier cannot read it.
+        stranger = Carrier()
+        stranger.carrier_id = (
+            await bridge_registry.add_carrier(name="Other", public_key=stranger.public_key)
+        ).id
+        status, answer = await CarrierClient(http, bridge, stranger).call(
+            "GET", f"/api/v1/carrier/deliveries/{delivery['id']}"
+        )
+        assert (status, answer["error"]["code"]) == (404, "unknown_delivery")
+
+
+async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_told(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,  # noqa: F811
+    actions: Actions,
+    bridge: BridgeProcess,
+    bridge_registry: Registry,
+) -> None:
+    carrier = Carrier()
+    carrier.carrier_id = (
+        await bridge_registry.add_carrier(name="Acme Parcel", public_key=carrier.public_key)
+    ).id
+    await actions.call("approve_carrier", {"carrier_id": carrier.carrier_id})
+    now = dt_util.now()
+    await actions.call(
+        "create_grant",
+        {
+            "kind": "carrier",
+            "name": "Acme deliveries",
+            "doors": [FRONT],
+            "carrier": carrier.carrier_id,
+            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+            "ends": (now + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    home_id = linked_house.options["bridge_home_id"]
+    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
+    async with aiohttp.ClientSession() as http:
+        acme = CarrierClient(http, bridge, carrier)
+        _, delivery = await acme.call(
+            "POST",
+            f"/api/v1/carrier/homes/{home_id}/deliveries",
+            {"reference": "PKG-2", "window_start": _when(timedelta(0)),
+             "window_end": _when(timedelta(minutes=30))},
+        )  # fmt: skip
+        assert delivery["status"] == "accepted"
+        await actions.call("decline_delivery", {"delivery_id": delivery["id"]}, response=False)
+        assert await acme.statuses(delivery["id"]) == ["declined"]
+        status, answer = await acme.call(
+            "POST",
+            f"/api/v1/carrier/homes/{home_id}/doors/{front}/open",
+            {"delivery_id": delivery["id"]},
+        )
+        assert (status, answer["error"]["code"]) == (403, "delivery_declined")
+    assert hass.states.get("lock.front").state == "locked"  # type: ignore[union-attr]
+    with pytest.raises(ServiceValidationError):
+        await actions.call("decline_delivery", {"delivery_id": "delivery-nope"}, response=False)
