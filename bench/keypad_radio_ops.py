@@ -11,9 +11,8 @@ Scenarios, for N keypad grants spread over M locks (each grant on one lock):
 - install: the grants exist, the locks have never been synced;
 - restart: Home Assistant restarts with every code in place (records persisted);
 - week: seven days of windows opening and closing from there.
-Each for a lock without schedules (codes go on before each window and come off
-after it) and one that keeps week-day and year-day schedules (codes stay on, the
-lock enforces the window).
+Each for a lock without schedules and one that keeps week-day and year-day
+schedules (every set then carries the window; one-off visits go on at once).
 
 Run: ``.venv/ha-2025.4/bin/python bench/keypad_radio_ops.py [--grants N] [--locks M]``
 (the test environment ``scripts/test`` builds: the package imports Home Assistant).

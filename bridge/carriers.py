@@ -72,8 +72,10 @@ async def directory(request: web.Request) -> web.Response:
     )
 
 
-@routes.post(OPEN_PATH)
-async def carrier_open(request: web.Request) -> web.Response:
+async def signed_carrier_request(
+    request: web.Request,
+) -> tuple[SignedRequest, bytes] | web.Response:
+    """The checked request and its body, or the refusal to send (counted as a failure)."""
     limiter = request.app[CARRIER_LIMITER_KEY]
     client = client_key(request)
     if (wait := limiter.retry_after(client)) is not None:
@@ -85,14 +87,22 @@ async def carrier_open(request: web.Request) -> web.Response:
     if len(body) > MAX_BODY_BYTES:
         return error_response(413, "body_too_large", f"at most {MAX_BODY_BYTES} bytes")
     try:
-        text = body.decode()
-    except UnicodeDecodeError:
-        return error_response(400, "invalid_body", "the body must be UTF-8 text")
-    try:
-        signed = await checked_request(request, body)
+        return await checked_request(request, body), body
     except SignatureError as err:
         limiter.failed(client)
         return error_response(401, err.code, str(err))
+
+
+@routes.post(OPEN_PATH)
+async def carrier_open(request: web.Request) -> web.Response:
+    checked = await signed_carrier_request(request)
+    if isinstance(checked, web.Response):
+        return checked
+    signed, body = checked
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return error_response(400, "invalid_body", "the body must be UTF-8 text")
     return await _forward(request, signed, text)
 
 

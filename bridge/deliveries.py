@@ -21,13 +21,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.carrier_signature import SignatureError
-from bridge.carriers import CARRIER_LIMITER_KEY, MAX_BODY_BYTES, checked_request
+from bridge.carriers import signed_carrier_request
 from bridge.db.deliveries import FINAL_STATUSES
 from bridge.db.tables import Delivery
 from bridge.delivery_watch import DELIVERY_WATCH_KEY
 from bridge.errors import error_response
-from bridge.homes import LINKS_KEY, client_key
+from bridge.homes import LINKS_KEY
 from bridge.links import LinkError
 from bridge.protocol import b64url
 from bridge.storage import DELIVERIES_KEY, REGISTRY_KEY
@@ -51,25 +50,6 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-async def _signed(request: web.Request) -> tuple[Any, bytes] | web.Response:
-    """The checked request and its body, or the refusal to send."""
-    limiter = request.app[CARRIER_LIMITER_KEY]
-    client = client_key(request)
-    if (wait := limiter.retry_after(client)) is not None:
-        return error_response(
-            429, "rate_limited", "too many refused requests; try later",
-            headers={"Retry-After": str(wait)},
-        )  # fmt: skip
-    body = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        return error_response(413, "body_too_large", f"at most {MAX_BODY_BYTES} bytes")
-    try:
-        return await checked_request(request, body), body
-    except SignatureError as err:
-        limiter.failed(client)
-        return error_response(401, err.code, str(err))
-
-
 def _window(data: Any) -> tuple[str, datetime, datetime] | None:
     if not isinstance(data, dict):
         return None
@@ -88,7 +68,7 @@ def _window(data: Any) -> tuple[str, datetime, datetime] | None:
 
 @routes.post("/api/v1/carrier/homes/{home_id}/deliveries")
 async def announce(request: web.Request) -> web.Response:
-    checked = await _signed(request)
+    checked = await signed_carrier_request(request)
     if isinstance(checked, web.Response):
         return checked
     signed, body = checked
@@ -145,7 +125,7 @@ async def _own_delivery(request: web.Request, carrier_id: str) -> Delivery | Non
 
 @routes.get("/api/v1/carrier/deliveries/{delivery_id}")
 async def status(request: web.Request) -> web.Response:
-    checked = await _signed(request)
+    checked = await signed_carrier_request(request)
     if isinstance(checked, web.Response):
         return checked
     delivery = await _own_delivery(request, checked[0].carrier_id)
@@ -156,7 +136,7 @@ async def status(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/carrier/deliveries/{delivery_id}/events")
 async def events(request: web.Request) -> web.StreamResponse:
-    checked = await _signed(request)
+    checked = await signed_carrier_request(request)
     if isinstance(checked, web.Response):
         return checked
     carrier_id = checked[0].carrier_id

@@ -44,6 +44,7 @@ from .core.models import (
     Schedule,
 )
 from .core.pins import generate_pin
+from .core.schedule import is_open
 from .core.status import is_live
 from .core.tokens import TokenError, sign_grant_token, verify_grant_token
 from .deliveries import Delivery, DeliveryDesk, announcement_refusal
@@ -350,21 +351,16 @@ class Home:
         """Decide a carrier's signed request (checked by the caller against the approved key).
 
         The grant is the carrier's live carrier grant for this door (its policy: doors,
-        windows, camera); without one the request is refused as ``unknown_grant``. The
-        nonce and expiry are checked exactly as for a guest's request.
+        windows, camera), one open now if there is one; without any the request is
+        refused as ``unknown_grant``. The nonce and expiry are checked exactly as for a
+        guest's request.
         """
         async with self._lock:
             now = dt_util.utcnow()
+            candidates = [g for g in self._carrier_grants(carrier_id, now) if door_id in g.doors]
             grant = next(
-                (
-                    g
-                    for g in sorted(self._registry.grants.values(), key=lambda g: g.created_at)
-                    if g.kind is GrantKind.CARRIER
-                    and g.carrier_id == carrier_id
-                    and door_id in g.doors
-                    and is_live(g, now)
-                ),
-                None,
+                (g for g in candidates if is_open(g.schedule, self.tz, now)),
+                candidates[0] if candidates else None,
             )
             request = self._remote_request(door_id, nonce, expires_at, signature_valid, now)
             return await self._decide_and_act(grant, request, now, context)
@@ -602,6 +598,26 @@ class Home:
                 "delivery_declined", dt_util.utcnow(), context, delivery_id=delivery_id
             )
             return True
+
+    async def async_refuse_for_delivery(
+        self,
+        *,
+        carrier_id: str,
+        door_id: str,
+        delivery_id: str,
+        code: str,
+        context: Context,
+    ) -> None:
+        """Audit a carrier's opening refused for its delivery (unknown, or declined)."""
+        await self._audit(
+            "delivery_refused",
+            dt_util.utcnow(),
+            context,
+            door=self.doors.get(door_id),
+            carrier_id=carrier_id,
+            delivery_id=delivery_id,
+            refusal=code,
+        )
 
     @callback
     def _report_to_bridge(self, kind: str, body: dict[str, Any]) -> None:

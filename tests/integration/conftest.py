@@ -305,3 +305,28 @@ def leaks(secret: str, text: str) -> bool:
     if secret.isdigit():
         return re.search(rf"(?<!\d){secret}(?!\d)", text) is not None
     return secret in text
+
+
+@pytest.fixture
+def fast_keypad_timings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keypad-code timings in fractions of a second, for tests against simulated locks.
+
+    Simulated locks answer over real MQTT and websockets, so these tests run in real
+    time; the module settings are shortened rather than the clock moved.
+    """
+    from custom_components.keyholder import keypad  # noqa: PLC0415
+    from custom_components.keyholder.codes.base import RadioTimings  # noqa: PLC0415
+    from custom_components.keyholder.codes.sync import RetryPolicy  # noqa: PLC0415
+
+    monkeypatch.setattr(keypad, "RADIO_TIMINGS", RadioTimings(timeout=1.0, read_after_write=0.3))
+    monkeypatch.setattr(
+        keypad,
+        "RETRY_POLICY",
+        RetryPolicy(
+            first_delay=timedelta(seconds=0.3),
+            ceiling=timedelta(seconds=0.6),
+            max_attempts=3,
+            max_ops_per_run=3,
+            run_spacing=timedelta(seconds=0.2),
+        ),
+    )

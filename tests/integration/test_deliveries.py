@@ -60,6 +60,28 @@ class CarrierClient:
         return seen
 
 
+async def _approved_carrier_with_a_grant(actions: Actions, registry: Registry) -> Carrier:
+    """Acme, registered at the bridge, approved at home, with a grant for the front door now."""
+    carrier = Carrier()
+    carrier.carrier_id = (
+        await registry.add_carrier(name="Acme Parcel", public_key=carrier.public_key)
+    ).id
+    await actions.call("approve_carrier", {"carrier_id": carrier.carrier_id})
+    now = dt_util.now()
+    await actions.call(
+        "create_grant",
+        {
+            "kind": "carrier",
+            "name": "Acme deliveries",
+            "doors": [FRONT],
+            "carrier": carrier.carrier_id,
+            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+            "ends": (now + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    return carrier
+
+
 def _when(delta: timedelta) -> str:
     return (dt_util.now() + delta).isoformat()
 
@@ -79,23 +101,7 @@ async def test_a_delivery_is_announced_opened_and_followed_until_locked_across_a
             announced.append(dict(event.data))
 
     hass.bus.async_listen("keyholder_event", _on_event)
-    carrier = Carrier()
-    carrier.carrier_id = (
-        await bridge_registry.add_carrier(name="Acme Parcel", public_key=carrier.public_key)
-    ).id
-    await actions.call("approve_carrier", {"carrier_id": carrier.carrier_id})
-    now = dt_util.now()
-    await actions.call(
-        "create_grant",
-        {
-            "kind": "carrier",
-            "name": "Acme deliveries",
-            "doors": [FRONT],
-            "carrier": carrier.carrier_id,
-            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-            "ends": (now + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
-        },
-    )
+    carrier = await _approved_carrier_with_a_grant(actions, bridge_registry)
     home_id = linked_house.options["bridge_home_id"]
     front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
     announce = f"/api/v1/carrier/homes/{home_id}/deliveries"
@@ -166,23 +172,7 @@ async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_to
     bridge: BridgeProcess,
     bridge_registry: Registry,
 ) -> None:
-    carrier = Carrier()
-    carrier.carrier_id = (
-        await bridge_registry.add_carrier(name="Acme Parcel", public_key=carrier.public_key)
-    ).id
-    await actions.call("approve_carrier", {"carrier_id": carrier.carrier_id})
-    now = dt_util.now()
-    await actions.call(
-        "create_grant",
-        {
-            "kind": "carrier",
-            "name": "Acme deliveries",
-            "doors": [FRONT],
-            "carrier": carrier.carrier_id,
-            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-            "ends": (now + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
-        },
-    )
+    carrier = await _approved_carrier_with_a_grant(actions, bridge_registry)
     home_id = linked_house.options["bridge_home_id"]
     front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
     async with aiohttp.ClientSession() as http:
@@ -203,5 +193,7 @@ async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_to
         )
         assert (status, answer["error"]["code"]) == (403, "delivery_declined")
     assert hass.states.get("lock.front").state == "locked"  # type: ignore[union-attr]
+    refused = [r for r in actions.home.audit.records if r["kind"] == "delivery_refused"]
+    assert [r["data"]["refusal"] for r in refused] == ["delivery_declined"]
     with pytest.raises(ServiceValidationError):
         await actions.call("decline_delivery", {"delivery_id": "delivery-nope"}, response=False)

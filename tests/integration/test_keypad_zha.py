@@ -23,9 +23,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from zigpy.zcl.clusters.closures import DoorLock
 
-from custom_components.keyholder import keypad
-from custom_components.keyholder.codes.base import RadioTimings
-from custom_components.keyholder.codes.sync import RetryPolicy
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
 from custom_components.keyholder.core.models import GrantKind, Schedule, WeeklyWindow
 from custom_components.keyholder.home import GrantDraft, Home
@@ -44,19 +41,8 @@ async def _until(check: Callable[[], object], what: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fast_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(keypad, "RADIO_TIMINGS", RadioTimings(timeout=1.0, read_after_write=0.3))
-    monkeypatch.setattr(
-        keypad,
-        "RETRY_POLICY",
-        RetryPolicy(
-            first_delay=timedelta(seconds=0.3),
-            ceiling=timedelta(seconds=0.6),
-            max_attempts=3,
-            max_ops_per_run=3,
-            run_spacing=timedelta(seconds=0.2),
-        ),
-    )
+def _fast(fast_keypad_timings: None) -> None:
+    """Radio waits and retries in fractions of a second (see the conftest fixture)."""
 
 
 @dataclass
@@ -226,6 +212,42 @@ async def test_a_visits_code_is_on_the_lock_for_its_window_only(
     await _until(lambda: lock.pins == {}, "the code to leave at the window's end")
     assert dt_util.utcnow() >= visit.valid_until
     # The code goes first, then its schedule entries (the clear's next frames).
+    await _until(
+        lambda: lock.schedules_of(10) == {"week_day": {}, "year_day": {}}, "the entries cleared"
+    )
+
+
+async def test_a_weekly_codes_window_ends_and_the_code_leaves_the_lock(
+    hass: HomeAssistant, rig: ZhaLockRig, home_entry: MockConfigEntry
+) -> None:
+    """The lock keeps the week-day entry, and Home Assistant still takes the code off at the end.
+
+    The window open now is cut short by the grant's end a few seconds away: the
+    window's end is then that instant, reached by the timer with nobody acting.
+    """
+    lock = rig.lock
+    home = _home(home_entry)
+    door_id = _door_id(home, "Front")
+    now = dt_util.utcnow()
+    wall = _wall(now)
+    start_minute = max(wall.hour * 60 + wall.minute - 2, 0)
+    window = WeeklyWindow(wall.weekday(), start_minute, min(start_minute + 60, 1440))
+    schedule = Schedule(
+        valid_from=now - timedelta(minutes=5),
+        valid_until=now + timedelta(seconds=6),
+        weekly=(window,),
+    )
+    issued = await home.async_create_grant(
+        GrantDraft(GrantKind.KEYPAD, "Cleaner", frozenset({door_id}), schedule), context=Context()
+    )
+    pin = issued.pin
+    assert pin is not None
+    await _until(lambda: lock.schedules_of(10)["week_day"], "the code and its week-day entry")
+    assert lock.pins == {10: pin}
+    assert lock.users[10].type == DoorLock.UserType.Week_Day_Schedule_User
+    assert dt_util.utcnow() < schedule.valid_until  # type: ignore[operator]
+    await _until(lambda: lock.pins == {}, "the code to leave at the window's end")
+    assert dt_util.utcnow() >= schedule.valid_until  # type: ignore[operator]
     await _until(
         lambda: lock.schedules_of(10) == {"week_day": {}, "year_day": {}}, "the entries cleared"
     )

@@ -21,9 +21,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder import keypad
-from custom_components.keyholder.codes.base import RadioTimings
-from custom_components.keyholder.codes.sync import RetryPolicy
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
 from custom_components.keyholder.core.models import GrantKind, Schedule, WeeklyWindow
 from custom_components.keyholder.home import GrantDraft, Home
@@ -41,19 +38,8 @@ async def _until(check: Callable[[], object], what: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fast_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(keypad, "RADIO_TIMINGS", RadioTimings(timeout=1.0, read_after_write=0.3))
-    monkeypatch.setattr(
-        keypad,
-        "RETRY_POLICY",
-        RetryPolicy(
-            first_delay=timedelta(seconds=0.3),
-            ceiling=timedelta(seconds=0.6),
-            max_attempts=3,
-            max_ops_per_run=3,
-            run_spacing=timedelta(seconds=0.2),
-        ),
-    )
+def _fast(fast_keypad_timings: None) -> None:
+    """Radio waits and retries in fractions of a second (see the conftest fixture)."""
 
 
 @pytest.fixture

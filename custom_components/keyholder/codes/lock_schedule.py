@@ -19,9 +19,8 @@ What a lock enforces and what Home Assistant still does:
 - A one-off grant becomes one year-day entry: the lock refuses the code before
   and after the visit by itself, so the code can go on at once.
 - A weekly grant becomes one week-day entry per window: the lock refuses the code
-  outside its windows by itself, but a week-day entry has no first or last date,
-  so Home Assistant still puts the code on shortly before the first window and
-  takes it off at ``valid_until``.
+  outside its windows by itself. Home Assistant still takes the code off after
+  each window (``slots.py``); the entries guard the time it cannot.
 
 Times are the home's wall clock, because that is what locks keep: a lock's clock
 is set in local time by its controller. A window that ends at midnight (minute

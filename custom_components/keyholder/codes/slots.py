@@ -10,10 +10,12 @@ When a code is on the lock
   each window and loses it at the window's end: outside its windows the code is
   simply not on the lock.
 - A lock that can (``lock_schedule.for_grant`` fits the grant into its week-day
-  or year-day entries) enforces the window itself, also with Home Assistant down.
-  A one-off visit's code then goes on at once. A weekly grant's code goes on
-  ``LEAD_TIME`` before its first window and stays between windows (the lock
-  refuses it there), because week-day entries have no first or last date.
+  or year-day entries) gets the code together with the window, so the lock itself
+  refuses it outside the window, also with Home Assistant down or its clock
+  astray. A one-off visit's code then goes on at once (its year-day entry guards
+  both ends). A weekly grant's code still goes on ``LEAD_TIME`` before each
+  window and comes off at its end, like on any lock: the entries are the guard
+  for when Home Assistant cannot take it off, not a reason to leave it there.
 - Either way the code comes off when the grant is over: revoked, used up, or
   past ``valid_until``.
 
@@ -130,7 +132,4 @@ def _on_lock(grant: Grant, schedule: LockSchedule | None, tz: tzinfo, now: datet
         return True  # the lock refuses it before and after the visit by itself
     # Inclusive of ``now + LEAD_TIME``: the timer armed for exactly that instant must
     # find the window, or the code would wait for the window itself.
-    if occurrences(grant.schedule, tz, now, now + LEAD_TIME + _TICK):
-        return True
-    # Between a weekly grant's windows, a lock that enforces them keeps the code.
-    return schedule is not None and now >= grant.schedule.valid_from
+    return bool(occurrences(grant.schedule, tz, now, now + LEAD_TIME + _TICK))

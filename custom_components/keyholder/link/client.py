@@ -194,7 +194,11 @@ class BridgeLink:
         kind: str,
         body: dict[str, Any],
     ) -> None:
-        status, answer = await self._handle(kind, body)
+        try:
+            status, answer = await self._handle(kind, body)
+        except Exception:
+            _LOGGER.exception("A %s request from the bridge failed", kind)
+            status, answer = 500, {"error": {"code": "home_error", "message": "internal error"}}
         if not socket.closed:
             await socket.send_str(encode("response", id=request_id, status=status, body=answer))
 

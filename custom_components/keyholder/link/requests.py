@@ -128,12 +128,22 @@ async def _carrier_open(home: Home, body: dict[str, Any]) -> Answer:
     door_id = request.door(bridge_home_id) if bridge_home_id else None
     signed = approved is not None and door_id is not None and request.signed_by(approved.public_key)
     named = request.json_body().get("delivery_id")
-    if signed and named is not None:
+    if signed and door_id is not None and named is not None:
         delivery = home.deliveries.get(str(named))
+        code = None
         if delivery is None or delivery.carrier_id != request.carrier_id:
-            return _refused(403, "unknown_delivery", "this home knows no such delivery")
-        if delivery.declined:
-            return _refused(403, "delivery_declined", "the home declined this delivery")
+            code = "unknown_delivery"
+        elif delivery.declined:
+            code = "delivery_declined"
+        if code is not None:
+            await home.async_refuse_for_delivery(
+                carrier_id=request.carrier_id,
+                door_id=door_id,
+                delivery_id=str(named),
+                code=code,
+                context=Context(),
+            )
+            return _refused(403, code, "this delivery opens nothing")
     decision = await home.async_open_door_for_carrier(
         carrier_id=request.carrier_id,
         door_id=door_id or "",
