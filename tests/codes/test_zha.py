@@ -18,7 +18,6 @@ from homeassistant.components.zha.config_flow import ZhaConfigFlowHandler
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from zigpy.zcl.clusters.closures import DoorLock
@@ -30,12 +29,11 @@ from custom_components.keyholder.codes.base import (
     RadioTimings,
     SlotState,
 )
-from custom_components.keyholder.codes.executor import execute
 from custom_components.keyholder.codes.lock_schedule import LockSchedule, WeekDayEntry, YearDayEntry
-from custom_components.keyholder.codes.slots import SlotCode, code_digest
-from custom_components.keyholder.codes.sync import plan
+from custom_components.keyholder.codes.slots import SlotCode
 from custom_components.keyholder.codes.zha import ZhaLock, zcl_local_time
 
+from .sync_runs import sync_until_done
 from .z2m_lock import until
 from .zha_radio import DoorLockFirmware, SimulatedZigbeeNetwork, User
 
@@ -417,27 +415,10 @@ async def test_the_backend_survives_a_zha_reload(hass, entity_id, network, lock)
     await backend.async_close()
 
 
-async def _sync(backend, desired_pins, records, *, runs=10):
-    """Plan and execute until a plan has nothing to do now; the records."""
-    desired = {slot: code_digest(code, key=KEY) for slot, code in desired_pins.items()}
-    for _ in range(runs):
-        step = plan(SLOTS, desired, records, dt_util.utcnow())
-        if not step.operations:
-            return records
-        records |= await execute(
-            backend,
-            step,
-            code_for=desired_pins.get,
-            digest=lambda code: code_digest(code, key=KEY),
-            now=dt_util.utcnow,
-        )
-    return records
-
-
 async def test_sync_puts_the_codes_on_and_a_restart_sends_nothing(hass, entity_id, lock):
     first = ZhaLock.from_entity(hass, entity_id, SLOTS, TIMINGS)
     wanted = {12: SlotCode(PIN, WEEKLY), 13: SlotCode(OTHER_PIN)}
-    records = await _sync(first, wanted, {})
+    records = await sync_until_done(first, SLOTS, wanted, {}, key=KEY)
     await first.async_close()
     assert lock.pins == {12: PIN, 13: OTHER_PIN}
     assert lock.users[12].type == DoorLock.UserType.Week_Day_Schedule_User
@@ -451,6 +432,6 @@ async def test_sync_puts_the_codes_on_and_a_restart_sends_nothing(hass, entity_i
 
     sent = len(lock.commands)
     again = ZhaLock.from_entity(hass, entity_id, SLOTS, TIMINGS)
-    assert await _sync(again, wanted, dict(records)) == records
+    assert await sync_until_done(again, SLOTS, wanted, dict(records), key=KEY) == records
     await again.async_close()
     assert len(lock.commands) == sent

@@ -14,7 +14,6 @@ import logging
 from homeassistant.components.mqtt.models import DATA_MQTT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -25,11 +24,10 @@ from custom_components.keyholder.codes.base import (
     RadioTimings,
     SlotState,
 )
-from custom_components.keyholder.codes.executor import execute
-from custom_components.keyholder.codes.slots import SlotCode, code_digest
-from custom_components.keyholder.codes.sync import plan
+from custom_components.keyholder.codes.slots import SlotCode
 from custom_components.keyholder.codes.zigbee2mqtt import Zigbee2MqttLock, device_topic
 
+from .sync_runs import sync_until_done
 from .z2m_lock import SimulatedZ2mLock, until
 
 SLOTS = range(10, 15)
@@ -171,20 +169,9 @@ async def test_schedules_are_not_supported(hass, backend):
 
 
 async def _sync(backend, desired_pins, records, *, runs=10):
-    """Plan and execute until a plan has nothing to do now; the records."""
-    desired = {slot: code_digest(SlotCode(pin), key=KEY) for slot, pin in desired_pins.items()}
-    for _ in range(runs):
-        step = plan(SLOTS, desired, records, dt_util.utcnow())
-        if not step.operations:
-            return records
-        records |= await execute(
-            backend,
-            step,
-            code_for=lambda slot: SlotCode(desired_pins[slot]) if slot in desired_pins else None,
-            digest=lambda code: code_digest(code, key=KEY),
-            now=dt_util.utcnow,
-        )
-    return records
+    """Sync PINs without schedules, as a Zigbee2MQTT lock keeps them."""
+    desired = {slot: SlotCode(pin) for slot, pin in desired_pins.items()}
+    return await sync_until_done(backend, SLOTS, desired, records, key=KEY, runs=runs)
 
 
 async def test_sync_puts_the_code_on_and_a_restart_sends_nothing(hass, lock_entity, lock_device):

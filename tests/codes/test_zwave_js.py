@@ -17,7 +17,6 @@ import time
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -28,16 +27,15 @@ from custom_components.keyholder.codes.base import (
     RadioTimings,
     SlotState,
 )
-from custom_components.keyholder.codes.executor import execute
 from custom_components.keyholder.codes.lock_schedule import (
     LockSchedule,
     WeekDayEntry,
     YearDayEntry,
 )
-from custom_components.keyholder.codes.slots import SlotCode, code_digest
-from custom_components.keyholder.codes.sync import plan
+from custom_components.keyholder.codes.slots import SlotCode
 from custom_components.keyholder.codes.zwave_js import ZwaveJsLock
 
+from .sync_runs import sync_until_done
 from .zwave_js_server import HOME_ID, SimulatedZwaveJsServer, wait_for
 
 SLOTS = range(10, 15)
@@ -337,29 +335,10 @@ async def test_an_unloaded_zwave_js_is_unavailable(hass, lock_entity, zwave_entr
     assert caught.value.reason is CodeErrorReason.UNAVAILABLE
 
 
-async def _sync(
-    backend: ZwaveJsLock, desired: dict[int, SlotCode], records: dict, *, runs: int = 10
-) -> dict:
-    """Plan and execute until a plan has nothing to do now; the records."""
-    digests = {slot: code_digest(code, key=KEY) for slot, code in desired.items()}
-    for _ in range(runs):
-        step = plan(SLOTS, digests, records, dt_util.utcnow())
-        if not step.operations:
-            return records
-        records |= await execute(
-            backend,
-            step,
-            code_for=desired.get,
-            digest=lambda code: code_digest(code, key=KEY),
-            now=dt_util.utcnow,
-        )
-    return records
-
-
 async def test_sync_puts_the_code_on_and_a_restart_sends_nothing(hass, lock_entity, server):
     wanted = {12: SlotCode(PIN), 13: SlotCode("739164", CLEANER)}
     first = ZwaveJsLock.from_entity(hass, lock_entity, SLOTS, FAST)
-    records = await _sync(first, wanted, {})
+    records = await sync_until_done(first, SLOTS, wanted, {}, key=KEY)
     await first.async_close()
     assert server.code_in(12) == PIN
     assert server.code_in(13) == "739164"
@@ -375,6 +354,6 @@ async def test_sync_puts_the_code_on_and_a_restart_sends_nothing(hass, lock_enti
     # Home Assistant restarts: the persisted records say everything is in place.
     sent = len(server.radio_commands())
     again = ZwaveJsLock.from_entity(hass, lock_entity, SLOTS, FAST)
-    assert await _sync(again, wanted, dict(records)) == records
+    assert await sync_until_done(again, SLOTS, wanted, dict(records), key=KEY) == records
     await again.async_close()
     assert len(server.radio_commands()) == sent

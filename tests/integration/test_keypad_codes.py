@@ -9,7 +9,7 @@ these tests do not freeze the clock: windows are placed relative to now.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 import logging
 
@@ -21,22 +21,24 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
+from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.core.models import GrantKind, Schedule, WeeklyWindow
 from custom_components.keyholder.core.schedule import is_open
 from custom_components.keyholder.doors import door_from_subentry, validate_door
-from custom_components.keyholder.home import GrantDraft, Home
+from custom_components.keyholder.home import GrantDraft
 
-from ..codes.z2m_lock import SimulatedZ2mLock, until
+from ..codes.z2m_lock import SimulatedZ2mLock
 from .conftest import door_subentry, leaks
-
-HARNESS_LOGGER = "pytest_homeassistant_custom_component.common"
-SLOTS = {"first_keypad_slot": 10, "last_keypad_slot": 12}
-
-
-async def _until(check: Callable[[], object], what: str) -> None:
-    """A whole sync can take several MQTT round trips: allow longer than the default."""
-    await until(check, what, seconds=20)
+from .keypad_homes import (
+    HARNESS_LOGGER,
+    SLOTS,
+    door_id_of,
+    home_of,
+    keyholder_entity,
+    keypad_home,
+    state_of,
+    until_synced,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +53,7 @@ async def mqtt_entry(
     entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": 1883})
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await _until(lambda: hass.data[DATA_MQTT].client.connected, "the broker connection")
+    await until_synced(lambda: hass.data[DATA_MQTT].client.connected, "the broker connection")
     yield entry
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -60,7 +62,7 @@ async def _start_lock(hass: HomeAssistant, name: str) -> tuple[SimulatedZ2mLock,
     device = SimulatedZ2mLock(name=name)
     await hass.async_add_executor_job(device.start)
     registry = er.async_get(hass)
-    await _until(
+    await until_synced(
         lambda: registry.async_get_entity_id("lock", "mqtt", device.unique_id), "the lock entity"
     )
     entity_id = registry.async_get_entity_id("lock", "mqtt", device.unique_id)
@@ -82,41 +84,12 @@ async def locks(
 async def home_entry(
     hass: HomeAssistant, locks: list[tuple[SimulatedZ2mLock, str]]
 ) -> AsyncIterator[MockConfigEntry]:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        data={CONF_HOME_NAME: "Home"},
-        unique_id=DOMAIN,
-        subentries_data=[
-            door_subentry("Front", opener=locks[0][1], **SLOTS),
-            door_subentry("Back", opener=locks[1][1], **SLOTS),
-        ],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
-
-
-def _home(entry: MockConfigEntry) -> Home:
-    home: Home = entry.runtime_data.home
-    return home
-
-
-def _door_id(home: Home, name: str) -> str:
-    return next(door.id for door in home.doors.values() if door.name == name)
-
-
-def _entity(hass: HomeAssistant, domain: str, unique_id: str) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id(domain, DOMAIN, unique_id)
-    assert entity_id is not None
-    return entity_id
-
-
-def _state(hass: HomeAssistant, entity_id: str) -> str | None:
-    state = hass.states.get(entity_id)
-    return state.state if state else None
+    doors = [
+        door_subentry("Front", opener=locks[0][1], **SLOTS),
+        door_subentry("Back", opener=locks[1][1], **SLOTS),
+    ]
+    async with keypad_home(hass, doors) as entry:
+        yield entry
 
 
 def _window_soon(hass: HomeAssistant, minutes_ahead: int) -> Schedule:
@@ -138,11 +111,11 @@ async def test_a_weekly_keypad_grant_is_programmed_attributed_and_cleared(
     events: list[Event] = []
     hass.bus.async_listen(MATCH_ALL, events.append)
     front, _ = locks[0]
-    home = _home(home_entry)
-    door_id = _door_id(home, "Front")
-    sensor = _entity(hass, "sensor", f"{door_id}_keypad_codes")
-    activity = _entity(hass, "event", f"{door_id}_door_activity")
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the first sync")
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Front")
+    sensor = keyholder_entity(hass, "sensor", f"{door_id}_keypad_codes")
+    activity = keyholder_entity(hass, "event", f"{door_id}_door_activity")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the first sync")
     assert front.pins == {}
 
     schedule = _window_soon(hass, 5)
@@ -153,15 +126,15 @@ async def test_a_weekly_keypad_grant_is_programmed_attributed_and_cleared(
     pin = issued.pin
     assert pin is not None
     # Before the window opens, the code is already on the lock, in the lowest slot.
-    await _until(lambda: front.pins == {10: pin}, "the code on the lock")
+    await until_synced(lambda: front.pins == {10: pin}, "the code on the lock")
     assert not is_open(schedule, home.tz, dt_util.utcnow())
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the sensor")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the sensor")
     attributes = hass.states.get(sensor).attributes  # type: ignore[union-attr]
     assert attributes["slot_10"] == "set"
 
     # A keypad unlock on that slot is the cleaner's.
     await hass.async_add_executor_job(front.emit_keypad_unlock, 10)
-    await _until(lambda: home.grants[issued.grant.id].uses == 1, "the use to be counted")
+    await until_synced(lambda: home.grants[issued.grant.id].uses == 1, "the use to be counted")
     await hass.async_block_till_done()
     fired = hass.states.get(activity)
     assert fired is not None
@@ -173,7 +146,7 @@ async def test_a_weekly_keypad_grant_is_programmed_attributed_and_cleared(
 
     # A code in the range that Keyholder does not manage is audited as such.
     await hass.async_add_executor_job(front.emit_keypad_unlock, 11)
-    await _until(
+    await until_synced(
         lambda: any(r["kind"] == "keypad_used_unmanaged" for r in home.audit.records),
         "the unmanaged use",
     )
@@ -182,16 +155,16 @@ async def test_a_weekly_keypad_grant_is_programmed_attributed_and_cleared(
     sent_before = len(front.commands)
     assert await hass.config_entries.async_reload(home_entry.entry_id)
     await hass.async_block_till_done()
-    home = _home(home_entry)
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the sync after the restart")
+    home = home_of(home_entry)
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the sync after the restart")
     await asyncio.sleep(0.5)
     assert front.commands[sent_before:] == []
     assert front.pins == {10: pin}
 
     # Revoking takes the code off the lock.
     await home.async_revoke_grant(issued.grant.id, context=Context())
-    await _until(lambda: front.pins == {}, "the code to be cleared")
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the sensor after the revoke")
+    await until_synced(lambda: front.pins == {}, "the code to be cleared")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the sensor after the revoke")
 
     # The harness logs every storage write, the private PIN file included; Home
     # Assistant itself never does.
@@ -208,12 +181,16 @@ async def test_a_dead_lock_backs_off_to_a_repair_and_the_other_lock_keeps_workin
     locks: list[tuple[SimulatedZ2mLock, str]],
 ) -> None:
     (front, _), (back, _) = locks
-    home = _home(home_entry)
-    front_id, back_id = _door_id(home, "Front"), _door_id(home, "Back")
-    front_sensor = _entity(hass, "sensor", f"{front_id}_keypad_codes")
-    back_sensor = _entity(hass, "sensor", f"{back_id}_keypad_codes")
-    await _until(lambda: _state(hass, front_sensor) == "in_sync", "the front lock's first sync")
-    await _until(lambda: _state(hass, back_sensor) == "in_sync", "the back lock's first sync")
+    home = home_of(home_entry)
+    front_id, back_id = door_id_of(home, "Front"), door_id_of(home, "Back")
+    front_sensor = keyholder_entity(hass, "sensor", f"{front_id}_keypad_codes")
+    back_sensor = keyholder_entity(hass, "sensor", f"{back_id}_keypad_codes")
+    await until_synced(
+        lambda: state_of(hass, front_sensor) == "in_sync", "the front lock's first sync"
+    )
+    await until_synced(
+        lambda: state_of(hass, back_sensor) == "in_sync", "the back lock's first sync"
+    )
 
     front.answering = False
     issued = await home.async_create_grant(
@@ -223,8 +200,8 @@ async def test_a_dead_lock_backs_off_to_a_repair_and_the_other_lock_keeps_workin
         context=Context(),
     )
     assert issued.pin is not None
-    await _until(lambda: back.pins == {10: issued.pin}, "the code on the working lock")
-    await _until(lambda: _state(hass, front_sensor) == "failed", "the dead lock to fail")
+    await until_synced(lambda: back.pins == {10: issued.pin}, "the code on the working lock")
+    await until_synced(lambda: state_of(hass, front_sensor) == "failed", "the dead lock to fail")
     sets = [
         request
         for topic, request in front.commands
@@ -234,14 +211,14 @@ async def test_a_dead_lock_backs_off_to_a_repair_and_the_other_lock_keeps_workin
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"keypad_codes_failed_{front_id}")
     assert issue is not None
     assert issue.translation_placeholders == {"door": "Front"}
-    assert _state(hass, back_sensor) == "in_sync"
+    assert state_of(hass, back_sensor) == "in_sync"
     assert front.pins == {}
 
     # Once the lock is back, reloading (what the repair suggests) tries again.
     front.answering = True
     assert await hass.config_entries.async_reload(home_entry.entry_id)
-    await _until(lambda: front.pins == {10: issued.pin}, "the code after the reload")
-    await _until(lambda: _state(hass, front_sensor) == "in_sync", "the front lock in sync")
+    await until_synced(lambda: front.pins == {10: issued.pin}, "the code after the reload")
+    await until_synced(lambda: state_of(hass, front_sensor) == "in_sync", "the front lock in sync")
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"keypad_codes_failed_{front_id}") is None
 
 
@@ -250,8 +227,8 @@ async def test_a_full_slot_range_refuses_the_grant(
 ) -> None:
     from homeassistant.exceptions import ServiceValidationError  # noqa: PLC0415
 
-    home = _home(home_entry)
-    door_id = _door_id(home, "Back")
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Back")
     draft = GrantDraft(GrantKind.KEYPAD, "Guest", frozenset({door_id}), _window_soon(hass, 30))
     for _ in range(3):
         await home.async_create_grant(draft, context=Context())
@@ -307,17 +284,17 @@ async def test_a_one_time_code_leaves_the_lock_after_its_use(
     hass: HomeAssistant, home_entry: MockConfigEntry, locks: list[tuple[SimulatedZ2mLock, str]]
 ) -> None:
     back, _ = locks[1]
-    home = _home(home_entry)
-    door_id = _door_id(home, "Back")
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Back")
     issued = await home.async_create_grant(
         GrantDraft(
             GrantKind.KEYPAD, "Plumber", frozenset({door_id}), _window_soon(hass, 1), use_limit=1
         ),
         context=Context(),
     )
-    await _until(lambda: back.pins == {10: issued.pin}, "the code on the lock")
+    await until_synced(lambda: back.pins == {10: issued.pin}, "the code on the lock")
     await hass.async_add_executor_job(back.emit_keypad_unlock, 10)
-    await _until(lambda: back.pins == {}, "the used code to be cleared")
+    await until_synced(lambda: back.pins == {}, "the used code to be cleared")
     assert home.grants[issued.grant.id].uses == 1
 
 
@@ -326,16 +303,16 @@ async def test_a_visits_code_leaves_the_lock_when_its_window_ends(
 ) -> None:
     """Nobody revokes or uses it: the timer armed for the window's end clears it."""
     front, _ = locks[0]
-    home = _home(home_entry)
-    door_id = _door_id(home, "Front")
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Front")
     now = dt_util.utcnow()
     visit = Schedule(valid_from=now - timedelta(minutes=1), valid_until=now + timedelta(seconds=4))
     issued = await home.async_create_grant(
         GrantDraft(GrantKind.KEYPAD, "Plumber", frozenset({door_id}), visit), context=Context()
     )
-    await _until(lambda: front.pins == {10: issued.pin}, "the code on the lock")
+    await until_synced(lambda: front.pins == {10: issued.pin}, "the code on the lock")
     assert dt_util.utcnow() < visit.valid_until  # it went on inside the window
-    await _until(lambda: front.pins == {}, "the code to leave at the window's end")
+    await until_synced(lambda: front.pins == {}, "the code to leave at the window's end")
     assert dt_util.utcnow() >= visit.valid_until
     assert home.grants[issued.grant.id].uses == 0
 
@@ -344,27 +321,19 @@ async def test_grants_made_before_the_door_had_a_slot_range_get_slots_when_it_do
     hass: HomeAssistant, locks: list[tuple[SimulatedZ2mLock, str]]
 ) -> None:
     front, front_entity = locks[0]
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        data={CONF_HOME_NAME: "Home"},
-        unique_id=DOMAIN,
-        subentries_data=[door_subentry("Front", opener=front_entity)],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    home = _home(entry)
-    door_id = _door_id(home, "Front")
-    issued = await home.async_create_grant(
-        GrantDraft(GrantKind.KEYPAD, "Cleaner", frozenset({door_id}), _window_soon(hass, 2)),
-        context=Context(),
-    )
-    assert home.keypad_codes(door_id) is None  # remote only, for now
+    async with keypad_home(hass, [door_subentry("Front", opener=front_entity)]) as entry:
+        home = home_of(entry)
+        door_id = door_id_of(home, "Front")
+        issued = await home.async_create_grant(
+            GrantDraft(GrantKind.KEYPAD, "Cleaner", frozenset({door_id}), _window_soon(hass, 2)),
+            context=Context(),
+        )
+        assert home.keypad_codes(door_id) is None  # remote only, for now
 
-    subentry = entry.subentries[door_id]
-    hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **SLOTS})
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    await _until(lambda: front.pins == {10: issued.pin}, "the waiting grant's code on the lock")
-    await hass.config_entries.async_unload(entry.entry_id)
+        subentry = entry.subentries[door_id]
+        hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **SLOTS})
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        await until_synced(
+            lambda: front.pins == {10: issued.pin}, "the waiting grant's code on the lock"
+        )

@@ -9,7 +9,7 @@ clock is not frozen: radio round trips and Keyholder's timers run in real time.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
@@ -17,27 +17,27 @@ from unittest.mock import patch
 
 from homeassistant.const import MATCH_ALL
 from homeassistant.core import Context, Event, HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from zigpy.zcl.clusters.closures import DoorLock
 
-from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
 from custom_components.keyholder.core.models import GrantKind, Schedule, WeeklyWindow
-from custom_components.keyholder.home import GrantDraft, Home
+from custom_components.keyholder.home import GrantDraft
 
 from ..codes.test_zha import lock_entity_id, setup_zha
-from ..codes.z2m_lock import until
 from ..codes.zha_radio import DoorLockFirmware, SimulatedZigbeeNetwork
 from .conftest import door_subentry, leaks
-
-HARNESS_LOGGER = "pytest_homeassistant_custom_component.common"
-SLOTS = {"first_keypad_slot": 10, "last_keypad_slot": 12}
-
-
-async def _until(check: Callable[[], object], what: str) -> None:
-    await until(check, what, seconds=20)
+from .keypad_homes import (
+    HARNESS_LOGGER,
+    SLOTS,
+    door_id_of,
+    home_of,
+    keyholder_entity,
+    keypad_home,
+    state_of,
+    until_synced,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -68,38 +68,8 @@ async def rig(hass: HomeAssistant) -> AsyncIterator[ZhaLockRig]:
 
 @pytest.fixture
 async def home_entry(hass: HomeAssistant, rig: ZhaLockRig) -> AsyncIterator[MockConfigEntry]:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        data={CONF_HOME_NAME: "Home"},
-        unique_id=DOMAIN,
-        subentries_data=[door_subentry("Front", opener=rig.entity_id, **SLOTS)],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
-
-
-def _home(entry: MockConfigEntry) -> Home:
-    home: Home = entry.runtime_data.home
-    return home
-
-
-def _door_id(home: Home, name: str) -> str:
-    return next(door.id for door in home.doors.values() if door.name == name)
-
-
-def _entity(hass: HomeAssistant, domain: str, unique_id: str) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id(domain, DOMAIN, unique_id)
-    assert entity_id is not None
-    return entity_id
-
-
-def _state(hass: HomeAssistant, entity_id: str) -> str | None:
-    state = hass.states.get(entity_id)
-    return state.state if state else None
+    async with keypad_home(hass, [door_subentry("Front", opener=rig.entity_id, **SLOTS)]) as entry:
+        yield entry
 
 
 def _wall(at: datetime) -> datetime:
@@ -117,11 +87,11 @@ async def test_a_weekly_grant_puts_its_window_on_the_lock_and_is_attributed(
     events: list[Event] = []
     hass.bus.async_listen(MATCH_ALL, events.append)
     lock = rig.lock
-    home = _home(home_entry)
-    door_id = _door_id(home, "Front")
-    sensor = _entity(hass, "sensor", f"{door_id}_keypad_codes")
-    activity = _entity(hass, "event", f"{door_id}_door_activity")
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the first sync")
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Front")
+    sensor = keyholder_entity(hass, "sensor", f"{door_id}_keypad_codes")
+    activity = keyholder_entity(hass, "event", f"{door_id}_door_activity")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the first sync")
     assert lock.pins == {}
 
     # A window from 5 minutes from now, an hour long, every week on that weekday.
@@ -137,8 +107,8 @@ async def test_a_weekly_grant_puts_its_window_on_the_lock_and_is_attributed(
     )
     pin = issued.pin
     assert pin is not None
-    await _until(lambda: lock.pins == {10: pin}, "the code on the lock")
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the sensor")
+    await until_synced(lambda: lock.pins == {10: pin}, "the code on the lock")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the sensor")
 
     # On the lock: a week-day user with the window, so the lock itself refuses it outside.
     assert lock.users[10].type == DoorLock.UserType.Week_Day_Schedule_User
@@ -154,7 +124,7 @@ async def test_a_weekly_grant_puts_its_window_on_the_lock_and_is_attributed(
 
     # A keypad unlock from the device is the cleaner's.
     rig.network.keypad_unlock(lock, 10)
-    await _until(lambda: home.grants[issued.grant.id].uses == 1, "the use to be counted")
+    await until_synced(lambda: home.grants[issued.grant.id].uses == 1, "the use to be counted")
     await hass.async_block_till_done()
     fired = hass.states.get(activity)
     assert fired is not None
@@ -173,14 +143,14 @@ async def test_a_weekly_grant_puts_its_window_on_the_lock_and_is_attributed(
     await hass.async_block_till_done()
     assert await hass.config_entries.async_setup(home_entry.entry_id)
     await hass.async_block_till_done()
-    home = _home(home_entry)
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the sync after the restart")
+    home = home_of(home_entry)
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the sync after the restart")
     assert lock.writes[writes:] == []
     assert lock.pins == {10: pin}
 
     # The keypad still reaches the grant after the restart.
     rig.network.keypad_unlock(lock, 10)
-    await _until(lambda: home.grants[issued.grant.id].uses == 2, "the use after the restart")
+    await until_synced(lambda: home.grants[issued.grant.id].uses == 2, "the use after the restart")
 
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name != HARNESS_LOGGER)
     assert not leaks(pin, logged)
@@ -193,8 +163,8 @@ async def test_a_visits_code_is_on_the_lock_for_its_window_only(
 ) -> None:
     """A one-off visit: a year-day entry on the lock, and the code gone at ``valid_until``."""
     lock = rig.lock
-    home = _home(home_entry)
-    door_id = _door_id(home, "Front")
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Front")
     now = dt_util.utcnow()
     # Locks keep minutes: starting two minutes ago leaves a whole minute on the lock.
     visit = Schedule(valid_from=now - timedelta(minutes=2), valid_until=now + timedelta(seconds=5))
@@ -204,15 +174,17 @@ async def test_a_visits_code_is_on_the_lock_for_its_window_only(
     pin = issued.pin
     assert pin is not None
     # The code first, then its entry (the set's next frame).
-    await _until(lambda: lock.schedules_of(10)["year_day"], "the code and its entry on the lock")
+    await until_synced(
+        lambda: lock.schedules_of(10)["year_day"], "the code and its entry on the lock"
+    )
     assert dt_util.utcnow() < visit.valid_until
     assert lock.pins == {10: pin}
     assert lock.users[10].type == DoorLock.UserType.Year_Day_Schedule_User
     assert not lock.would_open(pin, _wall(visit.valid_until + timedelta(minutes=1)))
-    await _until(lambda: lock.pins == {}, "the code to leave at the window's end")
+    await until_synced(lambda: lock.pins == {}, "the code to leave at the window's end")
     assert dt_util.utcnow() >= visit.valid_until
     # The code goes first, then its schedule entries (the clear's next frames).
-    await _until(
+    await until_synced(
         lambda: lock.schedules_of(10) == {"week_day": {}, "year_day": {}}, "the entries cleared"
     )
 
@@ -226,8 +198,8 @@ async def test_a_weekly_codes_window_ends_and_the_code_leaves_the_lock(
     window's end is then that instant, reached by the timer with nobody acting.
     """
     lock = rig.lock
-    home = _home(home_entry)
-    door_id = _door_id(home, "Front")
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Front")
     now = dt_util.utcnow()
     wall = _wall(now)
     start_minute = max(wall.hour * 60 + wall.minute - 2, 0)
@@ -242,12 +214,12 @@ async def test_a_weekly_codes_window_ends_and_the_code_leaves_the_lock(
     )
     pin = issued.pin
     assert pin is not None
-    await _until(lambda: lock.schedules_of(10)["week_day"], "the code and its week-day entry")
+    await until_synced(lambda: lock.schedules_of(10)["week_day"], "the code and its week-day entry")
     assert lock.pins == {10: pin}
     assert lock.users[10].type == DoorLock.UserType.Week_Day_Schedule_User
     assert dt_util.utcnow() < schedule.valid_until  # type: ignore[operator]
-    await _until(lambda: lock.pins == {}, "the code to leave at the window's end")
+    await until_synced(lambda: lock.pins == {}, "the code to leave at the window's end")
     assert dt_util.utcnow() >= schedule.valid_until  # type: ignore[operator]
-    await _until(
+    await until_synced(
         lambda: lock.schedules_of(10) == {"week_day": {}, "year_day": {}}, "the entries cleared"
     )

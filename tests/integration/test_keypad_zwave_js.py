@@ -9,7 +9,7 @@ not frozen: windows are placed relative to now.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 import logging
 from typing import Any
@@ -21,20 +21,22 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
+from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.core.models import GrantKind, Schedule, WeeklyWindow
-from custom_components.keyholder.home import GrantDraft, Home
+from custom_components.keyholder.home import GrantDraft
 
-from ..codes.zwave_js_server import HOME_ID, SimulatedZwaveJsServer, wait_for
+from ..codes.zwave_js_server import HOME_ID, SimulatedZwaveJsServer
 from .conftest import door_subentry, leaks
-
-HARNESS_LOGGER = "pytest_homeassistant_custom_component.common"
-SLOTS = {"first_keypad_slot": 10, "last_keypad_slot": 12}
-
-
-async def _until(check: Callable[[], object], what: str) -> None:
-    """A sync with schedules is a dozen round trips: allow longer than the default."""
-    await wait_for(check, what, seconds=20)
+from .keypad_homes import (
+    HARNESS_LOGGER,
+    SLOTS,
+    door_id_of,
+    home_of,
+    keyholder_entity,
+    keypad_home,
+    state_of,
+    until_synced,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -73,28 +75,8 @@ async def lock_entity(hass: HomeAssistant, server: SimulatedZwaveJsServer) -> As
 
 @pytest.fixture
 async def home_entry(hass: HomeAssistant, lock_entity: str) -> AsyncIterator[MockConfigEntry]:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        data={CONF_HOME_NAME: "Home"},
-        unique_id=DOMAIN,
-        subentries_data=[door_subentry("Front", opener=lock_entity, **SLOTS)],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
-
-
-def _home(entry: MockConfigEntry) -> Home:
-    home: Home = entry.runtime_data.home
-    return home
-
-
-def _state(hass: HomeAssistant, entity_id: str) -> str | None:
-    state = hass.states.get(entity_id)
-    return state.state if state else None
+    async with keypad_home(hass, [door_subentry("Front", opener=lock_entity, **SLOTS)]) as entry:
+        yield entry
 
 
 def _writes(server: SimulatedZwaveJsServer) -> list[dict[str, Any]]:
@@ -115,14 +97,11 @@ async def test_a_weekly_keypad_grant_is_a_scheduled_user_code_on_the_z_wave_lock
     caplog.set_level(logging.DEBUG)
     events: list[Event] = []
     hass.bus.async_listen(MATCH_ALL, events.append)
-    home = _home(home_entry)
-    door_id = next(door.id for door in home.doors.values() if door.name == "Front")
-    registry = er.async_get(hass)
-    sensor = registry.async_get_entity_id("sensor", DOMAIN, f"{door_id}_keypad_codes")
-    activity = registry.async_get_entity_id("event", DOMAIN, f"{door_id}_door_activity")
-    assert sensor is not None
-    assert activity is not None
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the first sync")
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Front")
+    sensor = keyholder_entity(hass, "sensor", f"{door_id}_keypad_codes")
+    activity = keyholder_entity(hass, "event", f"{door_id}_door_activity")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the first sync")
     assert all(server.code_in(slot) is None for slot in (10, 11, 12))
 
     now = dt_util.utcnow()
@@ -142,8 +121,8 @@ async def test_a_weekly_keypad_grant_is_a_scheduled_user_code_on_the_z_wave_lock
     assert pin is not None
 
     # The code is on the lock with the window as a week-day entry the lock enforces.
-    await _until(lambda: server.code_in(10) == pin, "the code on the lock")
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the sensor")
+    await until_synced(lambda: server.code_in(10) == pin, "the code on the lock")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the sensor")
     end = min(window.end_minute, 1439)
     assert server.users[10].week_days == {
         1: {
@@ -158,7 +137,7 @@ async def test_a_weekly_keypad_grant_is_a_scheduled_user_code_on_the_z_wave_lock
 
     # A keypad unlock by user 10 is the cleaner's.
     await server.keypad_unlock(10)
-    await _until(lambda: home.grants[issued.grant.id].uses == 1, "the use to be counted")
+    await until_synced(lambda: home.grants[issued.grant.id].uses == 1, "the use to be counted")
     await hass.async_block_till_done()
     fired = hass.states.get(activity)
     assert fired is not None
@@ -172,15 +151,15 @@ async def test_a_weekly_keypad_grant_is_a_scheduled_user_code_on_the_z_wave_lock
     writes_before = len(_writes(server))
     assert await hass.config_entries.async_reload(home_entry.entry_id)
     await hass.async_block_till_done()
-    home = _home(home_entry)
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the sync after the restart")
+    home = home_of(home_entry)
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the sync after the restart")
     assert len(_writes(server)) == writes_before
     assert server.code_in(10) == pin
 
     # Revoking takes the code and its schedule off the lock.
     await home.async_revoke_grant(issued.grant.id, context=Context())
-    await _until(lambda: server.users[10].status == 0, "the code to be cleared")
-    await _until(lambda: _state(hass, sensor) == "in_sync", "the sensor after the revoke")
+    await until_synced(lambda: server.users[10].status == 0, "the code to be cleared")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the sensor after the revoke")
     assert server.users[10].week_days == {}
     assert not server.users[10].schedules_enabled
 
@@ -195,22 +174,10 @@ async def test_a_slot_range_beyond_the_locks_table_is_reported_and_nothing_is_se
 ) -> None:
     """The BE469 has users 1 to 30: slots 29 to 31 cannot all be Keyholder's."""
     sent = len(server.commands)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        data={CONF_HOME_NAME: "Home"},
-        unique_id=DOMAIN,
-        subentries_data=[
-            door_subentry("Front", opener=lock_entity, first_keypad_slot=29, last_keypad_slot=31)
-        ],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    (door_id,) = entry.subentries
-    sensor = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{door_id}_keypad_codes")
-    assert sensor is not None
-    await _until(lambda: _state(hass, sensor) == "unsupported", "the sensor to say so")
-    assert ir.async_get(hass).async_get_issue(DOMAIN, f"keypad_slots_out_of_range_{door_id}")
-    assert server.commands[sent:] == []
-    await hass.config_entries.async_unload(entry.entry_id)
+    door = door_subentry("Front", opener=lock_entity, first_keypad_slot=29, last_keypad_slot=31)
+    async with keypad_home(hass, [door]) as entry:
+        (door_id,) = entry.subentries
+        sensor = keyholder_entity(hass, "sensor", f"{door_id}_keypad_codes")
+        await until_synced(lambda: state_of(hass, sensor) == "unsupported", "the sensor to say so")
+        assert ir.async_get(hass).async_get_issue(DOMAIN, f"keypad_slots_out_of_range_{door_id}")
+        assert server.commands[sent:] == []
