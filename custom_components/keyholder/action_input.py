@@ -23,6 +23,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_WINDOWS = 28
 MAX_TEXT = 512
 MAX_USES = 10_000
+MAX_VISIT_MINUTES = 240  # as a door's longest visit
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
@@ -62,6 +63,12 @@ def positive_int(data: Mapping[str, Any], key: str, *, maximum: int = MAX_USES) 
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise invalid("invalid_count", field=key, max=str(maximum))
     return value
+
+
+def minutes(data: Mapping[str, Any], key: str) -> timedelta | None:
+    """Whole minutes, 1 to 240 (a visit's longest time, as a door's is set)."""
+    value = positive_int(data, key, maximum=MAX_VISIT_MINUTES)
+    return None if value is None else timedelta(minutes=value)
 
 
 def moment(data: Mapping[str, Any], key: str, tz: ZoneInfo) -> datetime | None:

@@ -22,7 +22,9 @@ STORAGE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
-class ApprovedCarrier:
+class Carrier:
+    """A carrier as the bridge's directory lists it, and as the homeowner approves it."""
+
     id: str
     name: str
     public_key: bytes  # raw Ed25519, 32 bytes
@@ -45,19 +47,19 @@ class ApprovedCarriers:
         self._store: Store[dict[str, _Stored]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.carriers", atomic_writes=True
         )
-        self._carriers: dict[str, ApprovedCarrier] = {}
+        self._carriers: dict[str, Carrier] = {}
 
     async def async_load(self) -> None:
         stored = await self._store.async_load() or {}
         self._carriers = {
-            carrier_id: ApprovedCarrier(carrier_id, raw["name"], bytes.fromhex(raw["public_key"]))
+            carrier_id: Carrier(carrier_id, raw["name"], bytes.fromhex(raw["public_key"]))
             for carrier_id, raw in stored.items()
         }
 
-    def get(self, carrier_id: str) -> ApprovedCarrier | None:
+    def get(self, carrier_id: str) -> Carrier | None:
         return self._carriers.get(carrier_id)
 
-    async def async_approve(self, carrier: ApprovedCarrier) -> None:
+    async def async_approve(self, carrier: Carrier) -> None:
         self._carriers[carrier.id] = carrier
         await self._store.async_save(
             {

@@ -1,4 +1,5 @@
-"""Config flow: one Keyholder entry per home, and its doors as subentries."""
+"""Config flow: one Keyholder entry per home, and its doors as subentries (options: see
+``options_flow``)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,14 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
-    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.core import callback
 from homeassistant.helpers import selector
 
-from .const import (
-    CONF_BRIDGE_HOME_ID,
-    CONF_BRIDGE_URL,
-    CONF_ENROLMENT_CODE,
-    CONF_HOME_NAME,
-    DOMAIN,
-    SUBENTRY_TYPE_DOOR,
-)
-from .data import KeyholderConfigEntry
+from .const import CONF_HOME_NAME, DOMAIN, SUBENTRY_TYPE_DOOR
 from .doors import CONF_NAME, door_schema, taken_door_names, validate_door
-from .link.enrol import EnrolError, async_enrol, check_bridge_url
+from .options_flow import KeyholderOptionsFlow
 from .validation import vol
 
 MAX_HOME_NAME = 64
@@ -46,8 +38,8 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> BridgeOptionsFlow:
-        return BridgeOptionsFlow()
+    def async_get_options_flow(config_entry: ConfigEntry) -> KeyholderOptionsFlow:
+        return KeyholderOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
@@ -106,56 +98,5 @@ class DoorSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(door_schema(), values),
-            errors=errors,
-        )
-
-
-class BridgeOptionsFlow(OptionsFlow):
-    """Link the home to a bridge (enrolling it with the admin's one-time code), or unlink it.
-
-    An empty URL unlinks. The same URL without a code keeps the enrolment it has; a
-    new URL, or a code, enrols afresh. The code is spent at once and stored nowhere.
-    """
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        entry: KeyholderConfigEntry = self.config_entry
-        current = dict(entry.options)
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            url = str(user_input.get(CONF_BRIDGE_URL) or "").strip()
-            code = str(user_input.get(CONF_ENROLMENT_CODE) or "").strip()
-            if not url:
-                return self.async_create_entry(data={})
-            try:
-                base = check_bridge_url(url)
-                if base == current.get(CONF_BRIDGE_URL) and not code:
-                    return self.async_create_entry(data=current)
-                home_id = await async_enrol(
-                    self.hass,
-                    url=base,
-                    code=code,
-                    name=entry.title,
-                    public_key=entry.runtime_data.home.home_key.public_key_b64,
-                )
-            except EnrolError as err:
-                errors["base"] = err.code
-            else:
-                return self.async_create_entry(
-                    data={CONF_BRIDGE_URL: base, CONF_BRIDGE_HOME_ID: home_id}
-                )
-        schema = vol.Schema(
-            {
-                vol.Optional(CONF_BRIDGE_URL): selector.TextSelector(
-                    selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
-                ),
-                vol.Optional(CONF_ENROLMENT_CODE): selector.TextSelector(
-                    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-                ),
-            }
-        )
-        suggested = {CONF_BRIDGE_URL: (user_input or current).get(CONF_BRIDGE_URL, "")}
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 import hashlib
 import secrets
@@ -27,7 +27,7 @@ from homeassistant.util import dt as dt_util
 from .action_input import invalid
 from .audit_log import AuditLog, AuditValue
 from .camera_health import CameraWatch
-from .carriers import ApprovedCarrier, ApprovedCarriers
+from .carriers import ApprovedCarriers, Carrier
 from .codes.base import LockCapabilities
 from .codes.slots import SlotCode, code_digest, free_slot, slot_code, wanted_codes
 from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
@@ -81,6 +81,7 @@ class GrantDraft:
     use_limit: int | None = None
     camera_required: bool = False
     carrier_id: str | None = None
+    max_visit: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +244,7 @@ class Home:
             use_limit=draft.use_limit,
             camera_required=draft.camera_required,
             carrier_id=draft.carrier_id,
+            max_visit=draft.max_visit,
         )
         token = sign_grant_token(
             self.home_key.sign, grant_id=grant.id, home_id=self.home_id, issued_at=now
@@ -259,7 +261,7 @@ class Home:
     async def async_update_grant(
         self, grant_id: str, changes: Mapping[str, Any], *, context: Context
     ) -> Grant:
-        """Apply field changes (name, doors, schedule, use_limit, camera_required)."""
+        """Apply field changes (name, doors, schedule, use_limit, camera_required, max_visit)."""
         async with self._lock:
             before = self.get_grant(grant_id).doors
             updated = await self._update_grant(grant_id, changes, context)
@@ -504,7 +506,13 @@ class Home:
     def _start_visit(self, door: Door, grant: Grant, now: datetime) -> None:
         if (previous := self._visits.pop(door.id, None)) is not None:
             previous.stop()
-        visit = Visit(door_id=door.id, grant_id=grant.id, grant_name=grant.name, started_at=now)
+        visit = Visit(
+            door_id=door.id,
+            grant_id=grant.id,
+            grant_name=grant.name,
+            started_at=now,
+            max_visit=min(door.max_visit, grant.max_visit or door.max_visit),
+        )
         watcher = VisitWatcher(self.hass, door, visit, self._on_visit_event)
         self._visits[door.id] = watcher
         self.last_visit = visit
@@ -627,7 +635,7 @@ class Home:
 
     # ---- carriers --------------------------------------------------------------------
 
-    async def async_approve_carrier(self, carrier: ApprovedCarrier, *, context: Context) -> None:
+    async def async_approve_carrier(self, carrier: Carrier, *, context: Context) -> None:
         """Trust a carrier's key for its signed requests; its grants say where and when."""
         async with self._lock:
             await self.carriers.async_approve(carrier)

@@ -22,7 +22,6 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.util import dt as dt_util
 
 from . import action_input as parse
-from .carriers import ApprovedCarrier
 from .const import CONF_BRIDGE_URL, DOMAIN
 from .core.models import Grant, GrantKind
 from .core.schedule import occurrences
@@ -39,11 +38,11 @@ _ANY = vol.Schema({vol.Optional(ATTR_ENTRY): str}, extra=vol.ALLOW_EXTRA)
 
 CREATE_FIELDS = {
     ATTR_ENTRY, "kind", "name", "doors", "starts", "ends", "weekly", "uses",
-    "camera_required", "carrier",
+    "camera_required", "carrier", "max_visit",
 }  # fmt: skip
 UPDATE_FIELDS = {
     ATTR_ENTRY, "grant_id", "name", "doors", "starts", "ends", "weekly", "uses",
-    "camera_required",
+    "camera_required", "max_visit",
 }  # fmt: skip
 
 
@@ -74,6 +73,10 @@ def _unknown_fields(call: ServiceCall, allowed: set[str]) -> None:
         raise parse.invalid("unknown_field", field=sorted(extra)[0])
 
 
+def _whole_minutes(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds() // 60)
+
+
 def grant_summary(home: Home, grant: Grant, now: datetime) -> dict[str, Any]:
     """What a listing may show of a grant: never its PIN or token."""
     doors = home.doors
@@ -97,6 +100,7 @@ def grant_summary(home: Home, grant: Grant, now: datetime) -> dict[str, Any]:
         "uses": grant.uses,
         "use_limit": grant.use_limit,
         "camera_required": grant.camera_required,
+        "max_visit": _whole_minutes(grant.max_visit),
         "next_window": upcoming[0][0].isoformat() if upcoming else None,
     }
 
@@ -127,6 +131,7 @@ async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         use_limit=parse.positive_int(data, "uses"),
         camera_required=parse.boolean(data, "camera_required"),
         carrier_id=carrier,
+        max_visit=parse.minutes(data, "max_visit"),
     )
     issued = await home.async_create_grant(draft, context=call.context)
     response: dict[str, Any] = {"grant_id": issued.grant.id}
@@ -160,6 +165,8 @@ async def _update_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         changes["use_limit"] = parse.positive_int(data, "uses")
     if "camera_required" in data:
         changes["camera_required"] = parse.boolean(data, "camera_required")
+    if "max_visit" in data:  # null: back to the door's longest visit
+        changes["max_visit"] = parse.minutes(data, "max_visit")
     if not changes:
         raise parse.invalid("nothing_to_update")
     updated = await home.async_update_grant(grant.id, changes, context=call.context)
@@ -227,14 +234,13 @@ async def _approve_carrier(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
         raise parse.invalid("not_linked")
     try:
         wanted = decode_public_key(expected) if expected is not None else None
-        name, key = await async_lookup_carrier(hass, bridge_url, carrier_id)
+        carrier = await async_lookup_carrier(hass, bridge_url, carrier_id)
     except DirectoryError as err:
         raise parse.invalid(err.code) from err
-    if wanted is not None and wanted != key:
+    if wanted is not None and wanted != carrier.public_key:
         raise parse.invalid("carrier_key_mismatch")
-    carrier = ApprovedCarrier(carrier_id, name, key)
     await home.async_approve_carrier(carrier, context=call.context)
-    return {"carrier_id": carrier_id, "name": name, "key_fingerprint": carrier.fingerprint}
+    return {"carrier_id": carrier_id, "name": carrier.name, "key_fingerprint": carrier.fingerprint}
 
 
 async def _decline_delivery(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

@@ -14,7 +14,7 @@ PINs are not here: see ``pin_vault``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from homeassistant.core import HomeAssistant
@@ -24,7 +24,7 @@ from .const import DOMAIN
 from .core.models import Grant, GrantKind, Schedule, WeeklyWindow
 
 REGISTRY_VERSION = 1
-REGISTRY_MINOR_VERSION = 1
+REGISTRY_MINOR_VERSION = 2
 AUDIT_VERSION = 1
 
 
@@ -47,6 +47,7 @@ class StoredGrant(TypedDict):
     uses: int
     camera_required: bool
     carrier_id: str | None
+    max_visit_minutes: int | None
     revoked_at: str | None
 
 
@@ -93,6 +94,9 @@ def grant_to_stored(grant: Grant) -> StoredGrant:
         "uses": grant.uses,
         "camera_required": grant.camera_required,
         "carrier_id": grant.carrier_id,
+        "max_visit_minutes": (
+            None if grant.max_visit is None else int(grant.max_visit.total_seconds() // 60)
+        ),
         "revoked_at": _iso(grant.revoked_at),
     }
 
@@ -116,6 +120,11 @@ def grant_from_stored(stored: StoredGrant) -> Grant:
         uses=stored["uses"],
         camera_required=stored["camera_required"],
         carrier_id=stored["carrier_id"],
+        max_visit=(
+            None
+            if stored["max_visit_minutes"] is None
+            else timedelta(minutes=stored["max_visit_minutes"])
+        ),
         revoked_at=_parse(stored["revoked_at"]),
     )
 
@@ -128,11 +137,16 @@ class _RegistryStore(Store[StoredRegistry]):
 
         Version 1.1 is the first layout; later versions add their steps here, each
         one taking the previous layout to the next, so any old file walks forward.
+        1.2 gives each grant ``max_visit_minutes`` (None: the door's longest visit).
         """
         if old_major_version > REGISTRY_VERSION:
             raise NotImplementedError("registry written by a newer Keyholder")
+        grants = [dict(g) for g in old_data.get("grants", [])]
+        if old_major_version == 1 and old_minor_version < 2:
+            for grant in grants:
+                grant.setdefault("max_visit_minutes", None)
         return StoredRegistry(
-            grants=list(old_data.get("grants", [])),
+            grants=grants,  # type: ignore[typeddict-item]
             nonces=dict(old_data.get("nonces", {})),
             accept_visits=bool(old_data.get("accept_visits", True)),
         )

@@ -3,9 +3,10 @@
 After an unlock the door should be opened, closed and relocked. With a contact
 sensor, the relock delay runs from the moment the door closes (or from the
 unlock, if nobody opens it); without one, from the unlock. A door still open
-after the door's longest visit raises ``left_open`` once. The relock is
-confirmed by the opener's state; if it does not report locked (or closed, for a
-cover) in time, ``relock_failed`` is raised so the homeowner can act.
+after the visit's longest time (the door's, or the grant's when shorter) raises
+``left_open`` once. The relock is confirmed by the opener's state; if it does not
+report locked (or closed, for a cover) in time, ``relock_failed`` is raised so the
+homeowner can act.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Visit:
     grant_id: str
     grant_name: str
     started_at: datetime
+    max_visit: timedelta  # the door's longest visit, or the grant's when shorter
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     ended_at: datetime | None = None
@@ -120,7 +122,7 @@ class VisitWatcher:
             self._cancel_relock_timer()
             self._listener(self.visit, DoorEvent.OPENED)
             if self._left_open_timer is None:
-                remaining = self._door.max_visit - (now - self.visit.started_at)
+                remaining = self.visit.max_visit - (now - self.visit.started_at)
                 self._left_open_timer = async_call_later(
                     self._hass, max(remaining.total_seconds(), 0), self._on_left_open
                 )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -53,12 +54,22 @@ async def until(check: Callable[[], bool], what: str, seconds: float = 30) -> No
         pytest.fail(f"timed out waiting for {what}")
 
 
+async def bridge_step(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """Open the options at the bridge form (a linked home first shows a menu); the flow id."""
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    if flow["type"] is FlowResultType.MENU:
+        flow = await hass.config_entries.options.async_configure(
+            flow["flow_id"], {"next_step_id": "bridge"}
+        )
+    assert (flow["type"], flow["step_id"]) == (FlowResultType.FORM, "bridge")
+    return str(flow["flow_id"])
+
+
 async def link_home(
     hass: HomeAssistant, entry: MockConfigEntry, url: str, code: str
 ) -> dict[str, Any]:
-    flow = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        flow["flow_id"], {"bridge_url": url, "enrolment_code": code}
+        await bridge_step(hass, entry), {"bridge_url": url, "enrolment_code": code}
     )
     await hass.async_block_till_done()
     return dict(result)

@@ -24,7 +24,7 @@ from custom_components.keyholder.link import wire
 from custom_components.keyholder.link.carrier_request import CarrierRequest
 
 from ..bridge.process import BridgeProcess
-from .bridge_fixtures import link_home, link_state, until
+from .bridge_fixtures import bridge_step, link_home, link_state, until
 
 
 async def test_the_home_enrols_signs_in_and_is_back_soon_after_a_bridge_restart(
@@ -68,8 +68,9 @@ async def test_enrolment_refusals_are_shown_in_the_form_and_change_nothing(
         ({"bridge_url": "http://127.0.0.1:9", "enrolment_code": code}, "cannot_connect"),
     ]
     for data, error in cases:
-        flow = await hass.config_entries.options.async_init(loaded_entry.entry_id)
-        result = await hass.config_entries.options.async_configure(flow["flow_id"], data)
+        result = await hass.config_entries.options.async_configure(
+            await bridge_step(hass, loaded_entry), data
+        )
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == {"base": error}, data
     assert loaded_entry.options == {}
@@ -79,16 +80,16 @@ async def test_enrolment_refusals_are_shown_in_the_form_and_change_nothing(
     assert (await link_home(hass, loaded_entry, bridge.url, code))[
         "type"
     ] is FlowResultType.CREATE_ENTRY
-    flow = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        flow["flow_id"], {"bridge_url": bridge.url, "enrolment_code": code}
+        await bridge_step(hass, loaded_entry), {"bridge_url": bridge.url, "enrolment_code": code}
     )
     assert result["errors"] == {"base": "code_used"}
 
     # An empty URL unlinks: the link sensor goes away with the link.
     await until(lambda: link_state(hass, loaded_entry) == "on", "the link")
-    flow = await hass.config_entries.options.async_init(loaded_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(flow["flow_id"], {})
+    result = await hass.config_entries.options.async_configure(
+        await bridge_step(hass, loaded_entry), {}
+    )
     await hass.async_block_till_done()
     assert loaded_entry.options == {}
     assert loaded_entry.runtime_data.link is None

@@ -238,6 +238,39 @@ async def test_door_left_open_is_reported(
     assert events == ["granted", "opened", "left_open"]
 
 
+async def test_a_grants_shorter_longest_visit_is_the_one_watched(
+    hass: HomeAssistant, actions: Actions, freezer: FrozenDateTimeFactory
+) -> None:
+    """A grant may shorten the door's longest visit (10 minutes here), never lengthen it."""
+    freezer.move_to(local(hass, "2026-12-01 09:00"))
+    events: list[str] = []
+    hass.bus.async_listen("keyholder_event", callback(lambda e: events.append(e.data["type"])))
+    for max_visit, alerted_after in ((3, timedelta(minutes=4)), (60, timedelta(minutes=11))):
+        created = await actions.call(
+            "create_grant",
+            {
+                "kind": "link",
+                "name": f"Courier {max_visit}",
+                "doors": [FRONT],
+                "ends": "2026-12-01 18:00",
+                "max_visit": max_visit,
+            },
+        )
+        listed = await actions.call("list_grants", {})
+        summary = next(g for g in listed["grants"] if g["grant_id"] == created["grant_id"])
+        assert summary["max_visit"] == max_visit
+        events.clear()
+        await actions.open(created["token"], FRONT)
+        await set_switch(hass, "input_boolean.front_open", True)
+        await advance(hass, freezer, alerted_after - timedelta(minutes=2))
+        assert events == ["granted", "opened"]
+        await advance(hass, freezer, timedelta(minutes=2))
+        assert events == ["granted", "opened", "left_open"]
+        await set_switch(hass, "input_boolean.front_open", False)
+        await advance(hass, freezer, timedelta(seconds=31))
+        assert _state(hass, "lock.front") == "locked"
+
+
 async def test_refusals_and_grants_land_in_the_audit_log(
     hass: HomeAssistant, house: MockConfigEntry, actions: Actions, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -175,3 +175,40 @@ async def test_records_cut_off_the_end_are_detected(
     assert result["intact"] is False
     (length,) = lengths
     assert result["first_broken_record"] == length - 1
+
+
+async def test_a_registry_file_from_before_max_visit_is_brought_forward(
+    hass: HomeAssistant,
+    house: MockConfigEntry,
+    actions: Actions,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Version 1.1 files have no ``max_visit_minutes``: their grants get the door's."""
+    freezer.move_to(local(hass, "2026-12-01 09:00"))
+    created = await _one_time_grant_used_once(hass, actions)
+    shortened = await actions.call(
+        "create_grant",
+        {"kind": "link", "name": "Quick", "doors": [FRONT], "ends": "2026-12-01 18:00"}
+        | {"max_visit": 5},
+    )
+    assert await hass.config_entries.async_unload(house.entry_id)
+    key = f"{DOMAIN}.{house.entry_id}.registry"
+    stored = hass_storage[key]
+    assert (stored["version"], stored["minor_version"]) == (1, 2)
+    saved = {g["id"]: g for g in stored["data"]["grants"]}
+    assert saved[shortened["grant_id"]]["max_visit_minutes"] == 5
+
+    old = {
+        g["id"]: {k: v for k, v in g.items() if k != "max_visit_minutes"} for g in saved.values()
+    }
+    hass_storage[key] = stored | {
+        "minor_version": 1,
+        "data": stored["data"] | {"grants": list(old.values())},
+    }
+    assert await hass.config_entries.async_setup(house.entry_id)
+    await hass.async_block_till_done()
+    home = house.runtime_data.home
+    assert home.grants[created["grant_id"]].max_visit is None
+    assert home.grants[created["grant_id"]].uses == 1
+    assert (await actions.open(created["token"], FRONT)).allowed

@@ -118,6 +118,7 @@ class Grant:
     uses: int = 0
     camera_required: bool = False
     carrier_id: str | None = None  # for carrier grants: the carrier's registered id
+    max_visit: timedelta | None = None  # shortens the door's longest visit; None: the door's
     revoked_at: datetime | None = None
 
     @property

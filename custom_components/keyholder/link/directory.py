@@ -10,6 +10,8 @@ import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
+from ..carriers import Carrier
+
 DIRECTORY_PATH = "/api/v1/carriers"
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 
@@ -33,10 +35,8 @@ def decode_public_key(text: str) -> bytes:
     return raw
 
 
-async def async_lookup_carrier(
-    hass: HomeAssistant, bridge_url: str, carrier_id: str
-) -> tuple[str, bytes]:
-    """The carrier's name and raw public key from the bridge's directory."""
+async def async_list_carriers(hass: HomeAssistant, bridge_url: str) -> list[Carrier]:
+    """The carriers in the bridge's directory, by name; malformed entries are left out."""
     session = async_get_clientsession(hass)
     try:
         async with session.get(bridge_url + DIRECTORY_PATH, timeout=TIMEOUT) as resp:
@@ -44,10 +44,26 @@ async def async_lookup_carrier(
             answer: Any = await resp.json()
     except (aiohttp.ClientError, TimeoutError, ValueError) as err:
         raise DirectoryError("bridge_unreachable") from err
-    carriers = answer.get("carriers") if isinstance(answer, dict) else None
-    for carrier in carriers if isinstance(carriers, list) else []:
-        if isinstance(carrier, dict) and carrier.get("id") == carrier_id:
-            name, key = carrier.get("name"), carrier.get("public_key")
-            if isinstance(name, str) and isinstance(key, str):
-                return name, decode_public_key(key)
+    listed = answer.get("carriers") if isinstance(answer, dict) else None
+    carriers: dict[str, Carrier] = {}
+    for item in listed if isinstance(listed, list) else []:
+        if not isinstance(item, dict):
+            continue
+        carrier_id, name, key = item.get("id"), item.get("name"), item.get("public_key")
+        if not (isinstance(carrier_id, str) and isinstance(name, str) and isinstance(key, str)):
+            continue
+        if not (carrier_id and name):
+            continue
+        try:
+            carriers[carrier_id] = Carrier(carrier_id, name, decode_public_key(key))
+        except DirectoryError:
+            continue
+    return sorted(carriers.values(), key=lambda c: (c.name.casefold(), c.id))
+
+
+async def async_lookup_carrier(hass: HomeAssistant, bridge_url: str, carrier_id: str) -> Carrier:
+    """One carrier from the bridge's directory, or ``DirectoryError(unknown_carrier)``."""
+    for carrier in await async_list_carriers(hass, bridge_url):
+        if carrier.id == carrier_id:
+            return carrier
     raise DirectoryError("unknown_carrier")
