@@ -7,8 +7,10 @@ from typing import Any
 
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
@@ -16,7 +18,16 @@ from homeassistant.core import callback
 from homeassistant.helpers import selector
 
 from .const import CONF_HOME_NAME, DOMAIN, SUBENTRY_TYPE_DOOR
-from .doors import CONF_NAME, door_schema, taken_door_names, validate_door
+from .data import KeyholderConfigEntry
+from .doors import (
+    CONF_FIRST_SLOT,
+    CONF_LAST_SLOT,
+    CONF_NAME,
+    CONF_OPENER,
+    door_schema,
+    taken_door_names,
+    validate_door,
+)
 from .options_flow import KeyholderOptionsFlow
 from .validation import vol
 
@@ -80,23 +91,51 @@ class DoorSubentryFlow(ConfigSubentryFlow):
         entry = self._get_entry()
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             data, errors = validate_door(
                 self.hass, user_input, taken_door_names(entry, subentry.subentry_id)
             )
+            left_behind = [] if errors else _slots_left_behind(entry, subentry, data)
+            if left_behind:
+                errors[CONF_FIRST_SLOT] = "keypad_slots_in_use"
+                placeholders = {"slots": ", ".join(str(slot) for slot in left_behind)}
             if not errors:
                 return self.async_update_and_abort(
                     entry, subentry, title=data[CONF_NAME], data=data
                 )
         current = {**subentry.data, CONF_NAME: subentry.title}
-        return self._show_door_form("reconfigure", user_input or current, errors)
+        return self._show_door_form("reconfigure", user_input or current, errors, placeholders)
 
     def _show_door_form(
-        self, step_id: str, values: dict[str, Any], errors: dict[str, str]
+        self,
+        step_id: str,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        placeholders: dict[str, str] | None = None,
     ) -> SubentryFlowResult:
         """Show the door form pre-filled, so a refused submission loses no typing."""
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(door_schema(), values),
             errors=errors,
+            description_placeholders=placeholders,
         )
+
+
+def _slots_left_behind(
+    entry: KeyholderConfigEntry, subentry: ConfigSubentry, data: dict[str, Any]
+) -> list[int]:
+    """Slots in use on the door's lock that the edited door would no longer cover.
+
+    Keyholder only ever syncs the slots in a door's range on the door's lock, so a
+    code in a slot taken out of the range, or on a lock swapped for another, would
+    stay on that lock for good. Such an edit is refused until the codes are off.
+    """
+    if entry.state is not ConfigEntryState.LOADED:
+        return []  # nothing has been written while the home is not running
+    in_use = entry.runtime_data.home.keypad_slots_in_use(subentry.subentry_id)
+    keep = range(0)
+    if data.get(CONF_OPENER) == subentry.data.get(CONF_OPENER) and CONF_FIRST_SLOT in data:
+        keep = range(data[CONF_FIRST_SLOT], data[CONF_LAST_SLOT] + 1)
+    return sorted(slot for slot in in_use if slot not in keep)

@@ -29,7 +29,14 @@ from .audit_log import AuditLog, AuditValue
 from .camera_health import CameraWatch
 from .carriers import ApprovedCarriers, Carrier
 from .codes.base import LockCapabilities
-from .codes.slots import SlotCode, code_digest, free_slot, slot_code, wanted_codes
+from .codes.slots import (
+    SlotCode,
+    code_digest,
+    free_slot,
+    slot_code,
+    slots_in_use,
+    wanted_codes,
+)
 from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
 from .core.decision import Decision, Reason, decide, request_refusal
 from .core.models import (
@@ -50,7 +57,7 @@ from .core.tokens import TokenError, sign_grant_token, verify_grant_token
 from .deliveries import Delivery, DeliveryDesk, announcement_refusal
 from .doors import entry_doors
 from .home_key import HomeKey
-from .keypad import DoorCodes, SlotBook
+from .keypad import CodesStatus, DoorCodes, SlotBook
 from .pin_vault import PinVault
 from .store import KeyholderStorage, Registry
 from .visit import DoorEvent, Visit, VisitWatcher
@@ -118,6 +125,7 @@ class Home:
         self.carriers = ApprovedCarriers(hass, entry.entry_id)
         self.deliveries = DeliveryDesk(report=self._report_to_bridge)
         self._codes: dict[str, DoorCodes] = {}
+        self._removed_door_codes: dict[str, DoorCodes] = {}
         self._digest_key = b""
         # Every decision and every change to grants or the switch hold this lock, so once
         # a revoke (or pause) returns, no opening decided on the old state can follow.
@@ -131,7 +139,9 @@ class Home:
         await self._pins.async_load()
         await self._slots.async_load()
         await self.carriers.async_load()
-        if self._give_slots_to_waiting_grants(dt_util.utcnow()):
+        gave = self._give_slots_to_waiting_grants(dt_util.utcnow())
+        noted = [self._slots.note_lock(d) for d in self.doors.values() if d.keypad_slots]
+        if gave or any(noted):
             await self._slots.async_save()
         self._digest_key = await self._pins.async_digest_key()
         await self.audit.async_load(dt_util.utcnow())
@@ -156,11 +166,56 @@ class Home:
             )
             self._codes[door.id] = codes
             codes.request_sync()
+        for door in self._slots.removed_doors(self.doors):
+            self._start_clearing_removed_door(door)
+
+    def _start_clearing_removed_door(self, door: Door) -> None:
+        """A door removed with codes on its lock: take every code Keyholder wrote off it.
+
+        Its grants may still name it, but nothing is wanted on its lock any more. Once
+        the lock confirms every slot clear, the door's slot records are forgotten.
+        """
+        if door.keypad_slots is None:  # removed_doors gives only doors with a range
+            return
+        LOGGER.info("Taking Keyholder's codes off the lock of removed door %s", door.name)
+        codes = DoorCodes(
+            self.hass,
+            self.entry,
+            door,
+            door.keypad_slots,
+            self._slots,
+            wanted=lambda _now, _capabilities: ({}, []),
+            code_for=lambda _slot, _capabilities: None,
+            digest=self._digest,
+            on_keypad=lambda _slot: None,
+            on_change=partial(self._on_removed_door_change, door.id),
+        )
+        self._removed_door_codes[door.id] = codes
+        codes.request_sync()
+
+    @callback
+    def _on_removed_door_change(self, door_id: str) -> None:
+        codes = self._removed_door_codes.get(door_id)
+        if codes is None or codes.status is not CodesStatus.IN_SYNC:
+            return
+        if self._slots.door(door_id).all_cleared:
+            self.entry.async_create_background_task(
+                self.hass, self._forget_removed_door(door_id), f"{DOMAIN} forget {door_id}"
+            )
+
+    async def _forget_removed_door(self, door_id: str) -> None:
+        if (codes := self._removed_door_codes.pop(door_id, None)) is None:
+            return
+        await codes.async_stop()
+        self._slots.forget(door_id)
+        await self._slots.async_save()
+        LOGGER.info("The lock of removed door %s holds no Keyholder code any more", codes.door.name)
 
     async def async_stop_codes(self) -> None:
-        for codes in self._codes.values():
+        for codes in [*self._codes.values(), *self._removed_door_codes.values()]:
             await codes.async_stop()
         self._codes.clear()
+        self._removed_door_codes.clear()
 
     @callback
     def async_unload(self) -> None:
@@ -193,6 +248,12 @@ class Home:
     def keypad_codes(self, door_id: str) -> DoorCodes | None:
         """The keypad codes of a door's lock; None for a remote-only door."""
         return self._codes.get(door_id)
+
+    def keypad_slots_in_use(self, door_id: str) -> frozenset[int]:
+        """Slots of the door's lock held by a live grant or maybe still holding a code."""
+        slots = self._slots.door(door_id)
+        states = {slot: record.state for slot, record in slots.records.items()}
+        return slots_in_use(door_id, slots.grants, states, self._registry.grants, dt_util.utcnow())
 
     def visit_in_progress(self, door_id: str) -> bool:
         watcher = self._visits.get(door_id)

@@ -20,7 +20,7 @@ import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -42,7 +42,7 @@ from .codes.slots import SlotCode
 from .codes.sync import DEFAULT_POLICY, RetryPolicy, SlotRecord, plan, repaired
 from .codes.zigbee2mqtt import Zigbee2MqttLock
 from .const import DOMAIN, LOGGER
-from .core.models import Door
+from .core.models import Door, DoorKind
 
 STORAGE_VERSION = 1
 # How soon to look again for a lock whose integration is not ready yet.
@@ -74,14 +74,27 @@ class _StoredRecord(TypedDict):
 class _StoredDoor(TypedDict):
     grants: dict[str, str]
     records: dict[str, _StoredRecord]
+    # The lock and range the records are about, so a removed door's codes can still be
+    # taken off its lock. Absent in files from before they were kept.
+    name: NotRequired[str]
+    lock: NotRequired[str]
+    slots: NotRequired[list[int]]  # [first, last]
 
 
 @dataclass(slots=True)
 class DoorSlots:
-    """One door's slot allocations and slot records."""
+    """One door's slot allocations and slot records, and the lock they are on."""
 
     grants: dict[int, str] = field(default_factory=dict)
     records: dict[int, SlotRecord] = field(default_factory=dict)
+    name: str | None = None
+    lock: str | None = None
+    slots: range | None = None
+
+    @property
+    def all_cleared(self) -> bool:
+        """No code Keyholder wrote can still be on the lock."""
+        return all(record.state is SlotState.CLEARED for record in self.records.values())
 
 
 class SlotBook:
@@ -99,6 +112,9 @@ class SlotBook:
             door_id: DoorSlots(
                 grants={int(slot): grant for slot, grant in door["grants"].items()},
                 records={int(slot): _record(raw) for slot, raw in door["records"].items()},
+                name=door.get("name"),
+                lock=door.get("lock"),
+                slots=range(door["slots"][0], door["slots"][1] + 1) if "slots" in door else None,
             )
             for door_id, door in stored.items()
         }
@@ -106,20 +122,59 @@ class SlotBook:
     def door(self, door_id: str) -> DoorSlots:
         return self._doors.setdefault(door_id, DoorSlots())
 
+    def note_lock(self, door: Door) -> bool:
+        """Remember which lock and range a keypad door's records are about; True if changed."""
+        slots = self.door(door.id)
+        if (slots.name, slots.lock, slots.slots) == (door.name, door.opener, door.keypad_slots):
+            return False
+        slots.name, slots.lock, slots.slots = door.name, door.opener, door.keypad_slots
+        return True
+
+    def removed_doors(self, doors: Mapping[str, Door]) -> list[Door]:
+        """Doors gone from the home whose lock may still hold codes Keyholder wrote.
+
+        Each comes back as a door on its old lock and range, to be synced to empty.
+        """
+        return [
+            Door(
+                id=door_id,
+                name=slots.name or door_id,
+                kind=DoorKind.DOOR,
+                opener=slots.lock,
+                keypad_slots=slots.slots,
+            )
+            for door_id, slots in self._doors.items()
+            if door_id not in doors
+            and slots.lock is not None
+            and slots.slots is not None
+            and not slots.all_cleared
+        ]
+
+    def forget(self, door_id: str) -> None:
+        self._doors.pop(door_id, None)
+
     async def async_save(self) -> None:
         await self._store.async_save(
-            {
-                door_id: {
-                    "grants": {str(slot): grant for slot, grant in door.grants.items()},
-                    "records": {str(slot): _stored(rec) for slot, rec in door.records.items()},
-                }
-                for door_id, door in self._doors.items()
-            }
+            {door_id: _stored_door(door) for door_id, door in self._doors.items()}
         )
 
     async def async_remove(self) -> None:
         self._doors = {}
         await self._store.async_remove()
+
+
+def _stored_door(door: DoorSlots) -> _StoredDoor:
+    stored: _StoredDoor = {
+        "grants": {str(slot): grant for slot, grant in door.grants.items()},
+        "records": {str(slot): _stored(record) for slot, record in door.records.items()},
+    }
+    if door.name is not None:
+        stored["name"] = door.name
+    if door.lock is not None:
+        stored["lock"] = door.lock
+    if door.slots is not None:
+        stored["slots"] = [door.slots.start, door.slots.stop - 1]
+    return stored
 
 
 def _stored(record: SlotRecord) -> _StoredRecord:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from custom_components.keyholder.codes.base import LockCapabilities
+from custom_components.keyholder.codes.base import LockCapabilities, SlotState
 from custom_components.keyholder.codes.lock_schedule import LockSchedule, WeekDayEntry
 from custom_components.keyholder.codes.slots import (
     LEAD_TIME,
@@ -14,6 +14,7 @@ from custom_components.keyholder.codes.slots import (
     code_digest,
     free_slot,
     slot_code,
+    slots_in_use,
     wanted_codes,
 )
 from custom_components.keyholder.codes.sync import pin_digest
@@ -135,3 +136,16 @@ def test_the_lowest_slot_no_live_grant_holds_is_free():
     grants = {"g1": WEEKLY, "old": replace(WEEKLY, id="old", revoked_at=MONDAY)}
     assert free_slot("front", SLOTS, {3: "g1", 4: "old"}, grants, TUESDAY_9) == 4
     assert free_slot("front", SLOTS, {3: "g1", 4: "g1", 5: "g1"}, grants, TUESDAY_9) is None
+
+
+def test_a_slot_is_in_use_while_a_live_grant_holds_it_or_a_code_may_be_on_the_lock():
+    grants = {"g1": WEEKLY, "old": replace(WEEKLY, id="old", revoked_at=MONDAY)}
+    held = {3: "g1", 4: "old", 5: "old"}
+    states = {
+        4: SlotState.CLEARED,  # the revoked grant's code is confirmed gone
+        5: SlotState.FAILED,  # its clear failed: the code may still be there
+        9: SlotState.SET,  # a code written before the range was narrowed
+        10: SlotState.CLEARED,
+    }
+    assert slots_in_use("front", held, states, grants, TUESDAY_9) == {3, 5, 9}
+    assert slots_in_use("garage", held, {}, grants, TUESDAY_9) == set()  # not its door

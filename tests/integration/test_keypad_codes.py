@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 import logging
+from typing import Any
 
 from homeassistant.components.mqtt.models import DATA_MQTT
 from homeassistant.const import MATCH_ALL
@@ -337,3 +338,87 @@ async def test_grants_made_before_the_door_had_a_slot_range_get_slots_when_it_do
         await until_synced(
             lambda: front.pins == {10: issued.pin}, "the waiting grant's code on the lock"
         )
+
+
+async def test_slots_holding_codes_cannot_be_taken_from_the_door_until_the_codes_are_off(
+    hass: HomeAssistant, home_entry: MockConfigEntry, locks: list[tuple[SimulatedZ2mLock, str]]
+) -> None:
+    """Narrowing the range, or swapping the lock, would leave a code on the lock for good."""
+    (front, _), (_, back_entity) = locks
+    home = home_of(home_entry)
+    door_id = door_id_of(home, "Front")
+    sensor = keyholder_entity(hass, "sensor", f"{door_id}_keypad_codes")
+    issued = await home.async_create_grant(
+        GrantDraft(GrantKind.KEYPAD, "Cleaner", frozenset({door_id}), _window_soon(hass, 2)),
+        context=Context(),
+    )
+    await until_synced(lambda: front.pins == {10: issued.pin}, "the code on the lock")
+    before = dict(home_entry.subentries[door_id].data)
+    current = {**before, "name": home_entry.subentries[door_id].title}
+
+    async def reconfigure(drop: tuple[str, ...] = (), **changes: object) -> dict[str, object]:
+        flow = await hass.config_entries.subentries.async_init(
+            (home_entry.entry_id, "door"),
+            context={"source": "reconfigure", "subentry_id": door_id},
+        )
+        data = {k: v for k, v in current.items() if k not in drop} | changes
+        result = await hass.config_entries.subentries.async_configure(flow["flow_id"], data)
+        await hass.async_block_till_done()
+        return dict(result)
+
+    for drop, changes in [
+        ((), {"first_keypad_slot": 11}),  # slot 10 leaves the range
+        (("first_keypad_slot", "last_keypad_slot"), {}),  # the door becomes remote only
+        ((), {"opener": back_entity}),  # another lock: slot 10 of this one is left behind
+    ]:
+        refused = await reconfigure(drop, **changes)
+        assert refused["errors"] == {"first_keypad_slot": "keypad_slots_in_use"}, changes
+        assert refused["description_placeholders"] == {"slots": "10"}
+    assert home_entry.subentries[door_id].data == before
+    assert front.pins == {10: issued.pin}
+
+    # Once the grant is revoked and the lock has confirmed the code gone, the slot is free.
+    await home.async_revoke_grant(issued.grant.id, context=Context())
+    await until_synced(lambda: front.pins == {}, "the code to be cleared")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the clear to be confirmed")
+    assert home.keypad_slots_in_use(door_id) == frozenset()
+    done = await reconfigure(first_keypad_slot=11)
+    assert done["reason"] == "reconfigure_successful"
+    assert home_entry.subentries[door_id].data["first_keypad_slot"] == 11
+
+
+async def test_removing_a_door_takes_its_codes_off_its_lock(
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    locks: list[tuple[SimulatedZ2mLock, str]],
+    hass_storage: dict[str, Any],
+) -> None:
+    """A door deleted in the UI while its lock holds a code: the code does not stay behind."""
+    (front, _), (back, _) = locks
+    home = home_of(home_entry)
+    front_id, back_id = door_id_of(home, "Front"), door_id_of(home, "Back")
+    issued = await home.async_create_grant(
+        GrantDraft(
+            GrantKind.KEYPAD, "Cleaner", frozenset({front_id, back_id}), _window_soon(hass, 2)
+        ),
+        context=Context(),
+    )
+    await until_synced(lambda: front.pins == {10: issued.pin}, "the code on the front lock")
+    await until_synced(lambda: back.pins == {10: issued.pin}, "the code on the back lock")
+
+    assert hass.config_entries.async_remove_subentry(home_entry, front_id)
+    await until_synced(lambda: front.pins == {}, "the removed door's code to leave its lock")
+    await hass.async_block_till_done()
+    assert back.pins == {10: issued.pin}  # the other door keeps its code
+
+    # Once the lock has confirmed it, the removed door is forgotten: a restart sends nothing.
+    slots_file = f"{DOMAIN}.{home_entry.entry_id}.slots"
+    await until_synced(
+        lambda: front_id not in hass_storage[slots_file]["data"], "the removed door forgotten"
+    )
+    assert back_id in hass_storage[slots_file]["data"]
+    sent_before = len(front.commands)
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done()
+    await asyncio.sleep(0.5)
+    assert front.commands[sent_before:] == []

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, tzinfo
 from ..core.models import Grant
 from ..core.schedule import next_boundary, occurrences
 from ..core.status import is_live
-from .base import LockCapabilities
+from .base import LockCapabilities, SlotState
 from .lock_schedule import LockSchedule, for_grant
 from .sync import pin_digest
 
@@ -94,6 +94,28 @@ def free_slot(
         slot for slot, grant_id in held.items() if holds_slot(grants.get(grant_id), door_id, now)
     }
     return next((slot for slot in slots if slot not in taken), None)
+
+
+def slots_in_use(
+    door_id: str,
+    held: Mapping[int, str],
+    states: Mapping[int, SlotState],
+    grants: Mapping[str, Grant],
+    now: datetime,
+) -> frozenset[int]:
+    """The slots of a lock Keyholder cannot give up yet.
+
+    A slot is in use while a live grant for the door holds it, or while a code
+    Keyholder wrote may still be on the lock (its last known state is anything but
+    confirmed cleared). A slot taken out of the door's range, or a lock swapped for
+    another, would otherwise keep such a code for good: the sync only ever looks
+    inside the range of the lock it has.
+    """
+    live = {
+        slot for slot, grant_id in held.items() if holds_slot(grants.get(grant_id), door_id, now)
+    }
+    written = {slot for slot, state in states.items() if state is not SlotState.CLEARED}
+    return frozenset(live | written)
 
 
 def wanted_codes(
