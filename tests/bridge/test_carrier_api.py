@@ -25,8 +25,7 @@ from bridge.config import BridgeConfig, DatabaseConfig
 from bridge.db.repository import Registry
 from bridge.keys import encode_public_key
 from bridge.protocol import b64url, challenge_bytes, decode, encode, from_b64url
-
-from ..carrier_signing import Carrier
+from simulators.carrier import Carrier
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parents[2] / "docs/protocol/vectors.json").read_text()

@@ -32,9 +32,9 @@ from custom_components.keyholder.codes.base import (
 from custom_components.keyholder.codes.lock_schedule import LockSchedule, WeekDayEntry, YearDayEntry
 from custom_components.keyholder.codes.slots import SlotCode
 from custom_components.keyholder.codes.zha import ZhaLock, zcl_local_time
+from simulators.zigbee2mqtt_lock import until
 
 from .sync_runs import sync_until_done
-from .z2m_lock import until
 from .zha_radio import DoorLockFirmware, SimulatedZigbeeNetwork, User
 
 

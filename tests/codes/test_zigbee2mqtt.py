@@ -1,7 +1,7 @@
 """The Zigbee2MQTT backend against the real broker and Home Assistant's real mqtt.
 
 Mosquitto on 127.0.0.1:1883 carries everything: Home Assistant's mqtt integration
-on one side, a simulated Zigbee2MQTT lock (``z2m_lock``) as a separate client on
+on one side, a simulated Zigbee2MQTT lock (``simulators.zigbee2mqtt_lock``) as a separate client on
 the other. Nothing about MQTT is mocked.
 """
 
@@ -26,9 +26,9 @@ from custom_components.keyholder.codes.base import (
 )
 from custom_components.keyholder.codes.slots import SlotCode
 from custom_components.keyholder.codes.zigbee2mqtt import Zigbee2MqttLock, device_topic
+from simulators.zigbee2mqtt_lock import SimulatedZ2mLock, until
 
 from .sync_runs import sync_until_done
-from .z2m_lock import SimulatedZ2mLock, until
 
 SLOTS = range(10, 15)
 PIN = "482913"

@@ -12,8 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
 from custom_components.keyholder.home import Home
-
-from ..codes.z2m_lock import until
+from simulators.zigbee2mqtt_lock import until
 
 # The harness logs every storage write, the private PIN file included; Home Assistant
 # itself never does, so leak checks leave this logger out.

@@ -20,9 +20,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from bridge.db.repository import Registry
 from custom_components.keyholder.core.models import GrantKind, WeeklyWindow
+from simulators.carrier import Carrier
 
 from ..bridge.process import BridgeProcess
-from ..carrier_signing import Carrier
 from .bridge_fixtures import until
 from .conftest import FRONT, GARAGE, Actions
 from .test_guest_links import linked_house  # noqa: F401 - the fixture

@@ -18,9 +18,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from bridge.db.repository import Registry
+from simulators.carrier import Carrier
 
 from ..bridge.process import BridgeProcess
-from ..carrier_signing import Carrier
 from .bridge_fixtures import until
 from .conftest import FRONT, Actions
 from .test_guest_links import linked_house  # noqa: F401 - the fixture

@@ -23,9 +23,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from bridge.db.repository import Registry
+from simulators.carrier import Carrier
 
 from ..bridge.process import BridgeProcess
-from ..carrier_signing import Carrier
 from .bridge_fixtures import link_state, until
 from .conftest import FRONT, Actions, set_switch
 from .test_guest_links import linked_house  # noqa: F401 - the fixture

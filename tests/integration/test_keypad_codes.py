@@ -1,7 +1,7 @@
 """Keypad codes end to end: a grant's PIN on a Zigbee2MQTT lock, and back off it.
 
 Home Assistant's real mqtt integration talks to the real Mosquitto on
-127.0.0.1:1883; the lock is ``tests/codes/z2m_lock.py``, a separate MQTT client
+127.0.0.1:1883; the lock is ``simulators/zigbee2mqtt_lock.py``, a separate MQTT client
 that keeps a PIN table like the firmware. MQTT round trips need real time, so
 these tests do not freeze the clock: windows are placed relative to now.
 """
@@ -27,8 +27,8 @@ from custom_components.keyholder.core.models import GrantKind, Schedule, WeeklyW
 from custom_components.keyholder.core.schedule import is_open
 from custom_components.keyholder.doors import door_from_subentry, validate_door
 from custom_components.keyholder.home import GrantDraft
+from simulators.zigbee2mqtt_lock import SimulatedZ2mLock
 
-from ..codes.z2m_lock import SimulatedZ2mLock
 from .conftest import door_subentry, leaks
 from .keypad_homes import (
     HARNESS_LOGGER,

@@ -25,8 +25,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
+from simulators.carrier import Carrier
 
-from ..carrier_signing import Carrier
 from .bridge_fixtures import until
 from .conftest import CAR, FRONT, GARAGE, Actions, door_subentry
 

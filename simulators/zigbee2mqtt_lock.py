@@ -4,7 +4,8 @@ It behaves like Zigbee2MQTT in front of a Door Lock: it announces the lock with
 Home Assistant discovery, keeps a PIN table like the firmware, answers
 ``pin_code`` writes (reading back after a write, as Zigbee2MQTT does) and reads
 with a state message carrying the cached ``users`` map, hides PINs unless
-``expose_pin``, and can send a keypad unlock. Each instance uses its own base
+``expose_pin``, locks and unlocks on command, and can be unlocked at its keypad:
+``type_pin`` with a PIN in its table, or ``emit_keypad_unlock`` for a slot. Each instance uses its own base
 topic, so runs in parallel or one after another never see each other's
 retained messages; ``stop`` clears the retained discovery.
 """
@@ -19,7 +20,8 @@ import threading
 import time
 from typing import Any
 
-from paho.mqtt.client import CallbackAPIVersion, Client, MQTTMessage
+from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.enums import CallbackAPIVersion
 
 BROKER = ("127.0.0.1", 1883)
 DISCOVERY_PREFIX = "homeassistant"
@@ -33,6 +35,7 @@ class SimulatedZ2mLock:
         self.name = name
         self.expose_pin = expose_pin
         self.answering = True
+        self.state = "LOCK"
         self.pins: dict[int, str] = {}
         self.commands: list[tuple[str, dict[str, Any]]] = []
         self._users: dict[str, dict[str, Any]] = {}  # Zigbee2MQTT's state cache
@@ -67,7 +70,15 @@ class SimulatedZ2mLock:
         self._client.disconnect()
         self._client.loop_stop()
 
+    def type_pin(self, pin: str) -> int | None:
+        """Someone types a PIN: the lock opens if its table holds it; the slot, or None."""
+        slot = next((slot for slot, held in self.pins.items() if held == pin), None)
+        if slot is not None:
+            self.emit_keypad_unlock(slot)
+        return slot
+
     def emit_keypad_unlock(self, slot: int) -> None:
+        self.state = "UNLOCK"
         self._publish_state(
             wait=True,
             action="unlock",
@@ -94,7 +105,12 @@ class SimulatedZ2mLock:
     def _on_message(self, _client: Client, _userdata: object, msg: MQTTMessage) -> None:
         request = json.loads(msg.payload)
         self.commands.append((msg.topic.rsplit("/", 1)[1], request))
-        if not self.answering or "pin_code" not in request:
+        if not self.answering:
+            return
+        if request.get("state") in ("LOCK", "UNLOCK") and msg.topic.endswith("/set"):
+            self.state = request["state"]
+            self._publish_state()
+        if "pin_code" not in request:
             return
         user = int(request["pin_code"]["user"])
         if msg.topic.endswith("/set"):
@@ -110,7 +126,7 @@ class SimulatedZ2mLock:
         self._publish_state()
 
     def _publish_state(self, *, wait: bool = False, **extra: Any) -> None:
-        state = {"state": "LOCK", "users": self._users, **extra}
+        state = {"state": self.state, "users": self._users, **extra}
         self._publish(self.device_topic, state, wait=wait)
 
     def _publish(
