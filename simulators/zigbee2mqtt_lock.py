@@ -5,9 +5,9 @@ Home Assistant discovery, keeps a PIN table like the firmware, answers
 ``pin_code`` writes (reading back after a write, as Zigbee2MQTT does) and reads
 with a state message carrying the cached ``users`` map, hides PINs unless
 ``expose_pin``, locks and unlocks on command, and can be unlocked at its keypad:
-``type_pin`` with a PIN in its table, or ``emit_keypad_unlock`` for a slot. Each instance uses its own base
-topic, so runs in parallel or one after another never see each other's
-retained messages; ``stop`` clears the retained discovery.
+``type_pin`` with a PIN in its table, or ``emit_keypad_unlock`` for a slot. Each
+instance uses its own base topic, so runs in parallel or one after another never
+see each other's retained messages; ``stop`` clears the retained discovery.
 """
 
 from __future__ import annotations
@@ -103,7 +103,10 @@ class SimulatedZ2mLock:
         }
 
     def _on_message(self, _client: Client, _userdata: object, msg: MQTTMessage) -> None:
-        request = json.loads(msg.payload)
+        try:
+            request = json.loads(msg.payload)
+        except ValueError:  # Zigbee2MQTT reads a plain payload as the new state ("LOCK")
+            request = {"state": msg.payload.decode()}
         self.commands.append((msg.topic.rsplit("/", 1)[1], request))
         if not self.answering:
             return

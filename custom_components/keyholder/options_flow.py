@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlow
 from homeassistant.core import Context
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import selector
@@ -64,7 +64,19 @@ class KeyholderOptionsFlow(OptionsFlow):
     def _home(self) -> Home:
         return self._entry.runtime_data.home
 
+    def _unless_running(self) -> ConfigFlowResult | None:
+        """An abort while the home is not running, None while it is.
+
+        Enrolment signs with the home's key and approvals change the home: both need it
+        running, and it is not while it starts, reloads after a door edit, or failed.
+        """
+        if self._entry.state is ConfigEntryState.LOADED:
+            return None
+        return self.async_abort(reason="not_loaded")
+
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if stopped := self._unless_running():
+            return stopped
         if not self._entry.options.get(CONF_BRIDGE_URL):
             return await self.async_step_bridge()
         return self.async_show_menu(step_id="init", menu_options=["bridge", "carrier"])
@@ -75,6 +87,8 @@ class KeyholderOptionsFlow(OptionsFlow):
         An empty URL unlinks. The same URL without a code keeps the enrolment it has; a
         new URL, or a code, enrols afresh. The code is spent at once and stored nowhere.
         """
+        if stopped := self._unless_running():
+            return stopped
         current = dict(self._entry.options)
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -120,6 +134,8 @@ class KeyholderOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Pick a carrier from the bridge's directory; optionally check its key."""
+        if stopped := self._unless_running():
+            return stopped
         if not self._home.doors:
             return self.async_abort(reason="no_doors")
         if not self._directory:
@@ -168,6 +184,8 @@ class KeyholderOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Where and when the carrier may open; saved as the carrier's grant."""
+        if stopped := self._unless_running():
+            return stopped
         carrier = self._carrier
         if carrier is None:  # only reachable through the carrier step
             return self.async_abort(reason="unknown_carrier")

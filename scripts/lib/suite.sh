@@ -75,7 +75,7 @@ run_suite() {
     local probatio=--always-false
     "$bin/python" -c 'import probatio' 2>/dev/null && probatio=--always-true
     "$bin/mypy" --cache-dir ".mypy_cache/$flavor" "$probatio" HAS_PROBATIO \
-        custom_components bridge scripts bench simulators
+        custom_components bridge scripts bench simulators demo
     echo "--- pytest"
     # Data left by an earlier or partial run would be combined into this one.
     rm -f ".coverage.$flavor" ".coverage.$flavor".*

@@ -209,3 +209,12 @@ async def test_only_an_admin_can_open_the_options(
     resp = await client.post(FLOWS, json={"handler": house.entry_id})
     assert resp.status == 401
     assert not hass.config_entries.options.async_progress()
+
+
+async def test_the_options_wait_for_the_home_to_be_running(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """While Keyholder reloads (after a door edit, say) the options say so, not crash."""
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    assert (result["type"], result["reason"]) == ("abort", "not_loaded")
