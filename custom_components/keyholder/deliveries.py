@@ -9,17 +9,19 @@ carrier opened the door for a delivery, the end of that visit (closed and locked
 left open, or not relocked) is reported back to the bridge, for the carrier's
 status stream.
 
-Kept in memory: after a Home Assistant restart a delivery in progress is no longer
-known here (its opening is refused as ``unknown_delivery``); the bridge keeps the
-record.
+The desk is kept in ``keyholder.<entry>.deliveries``, so a restart of Home Assistant
+between the announcement and the carrier at the door changes nothing; deliveries
+whose window ended more than ``KEEP_AFTER_WINDOW`` ago are dropped at load. A visit
+running across a restart is not watched to its end (visits are not restored), so
+its end is then not reported; the bridge keeps the delivery's last status.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
-from typing import Any, Final
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Final, TypedDict
 
 from .core.decision import Reason
 from .core.models import Grant
@@ -27,6 +29,7 @@ from .core.schedule import occurrences
 from .visit import DoorEvent
 
 MAX_DELIVERIES: Final = 1000
+KEEP_AFTER_WINDOW: Final = timedelta(days=1)
 # How a visit's end is reported for the delivery it was for.
 VISIT_END: Final = {
     DoorEvent.RELOCKED: "locked",
@@ -46,6 +49,40 @@ class Delivery:
     window_end: datetime
     declined: bool = False
     door_id: str | None = None  # the door it opened, while its visit runs
+
+
+class StoredDelivery(TypedDict):
+    id: str
+    carrier_id: str
+    reference: str
+    window_start: str
+    window_end: str
+    declined: bool
+    door_id: str | None
+
+
+def delivery_to_stored(delivery: Delivery) -> StoredDelivery:
+    return {
+        "id": delivery.id,
+        "carrier_id": delivery.carrier_id,
+        "reference": delivery.reference,
+        "window_start": delivery.window_start.isoformat(),
+        "window_end": delivery.window_end.isoformat(),
+        "declined": delivery.declined,
+        "door_id": delivery.door_id,
+    }
+
+
+def delivery_from_stored(stored: StoredDelivery) -> Delivery:
+    return Delivery(
+        id=stored["id"],
+        carrier_id=stored["carrier_id"],
+        reference=stored["reference"],
+        window_start=datetime.fromisoformat(stored["window_start"]),
+        window_end=datetime.fromisoformat(stored["window_end"]),
+        declined=stored["declined"],
+        door_id=stored["door_id"],
+    )
 
 
 def announcement_refusal(
@@ -77,6 +114,14 @@ class DeliveryDesk:
     def get(self, delivery_id: str) -> Delivery | None:
         return self._deliveries.get(delivery_id)
 
+    def all(self) -> list[Delivery]:
+        """Every delivery the desk keeps, oldest first."""
+        return list(self._deliveries.values())
+
+    def restore(self, deliveries: Iterable[Delivery], now: datetime) -> None:
+        """Take back stored deliveries, leaving out those long over."""
+        self._deliveries = {d.id: d for d in deliveries if d.window_end + KEEP_AFTER_WINDOW > now}
+
     def announced(self, delivery: Delivery) -> None:
         if len(self._deliveries) >= MAX_DELIVERIES:  # the oldest go first
             del self._deliveries[next(iter(self._deliveries))]
@@ -98,12 +143,15 @@ class DeliveryDesk:
         if (delivery := self._deliveries.get(delivery_id)) is not None:
             self._deliveries[delivery_id] = replace(delivery, door_id=door_id)
 
-    def visit_event(self, door_id: str, event: DoorEvent) -> None:
-        """Report the end of a delivery's visit at ``door_id``."""
+    def visit_event(self, door_id: str, event: DoorEvent) -> bool:
+        """Report the end of a delivery's visit at ``door_id``; True if a delivery ended."""
         if (status := VISIT_END.get(event)) is None:
-            return
+            return False
+        ended = False
         for delivery in list(self._deliveries.values()):
             if delivery.door_id == door_id:
                 self._report("delivery.status", {"delivery_id": delivery.id, "status": status})
                 if event is not DoorEvent.LEFT_OPEN:  # left open: the relock is still to come
                     del self._deliveries[delivery.id]
+                    ended = True
+        return ended

@@ -54,7 +54,13 @@ from .core.pins import generate_pin
 from .core.schedule import is_open
 from .core.status import is_live
 from .core.tokens import TokenError, sign_grant_token, verify_grant_token
-from .deliveries import Delivery, DeliveryDesk, announcement_refusal
+from .deliveries import (
+    Delivery,
+    DeliveryDesk,
+    announcement_refusal,
+    delivery_from_stored,
+    delivery_to_stored,
+)
 from .doors import entry_doors
 from .home_key import HomeKey
 from .keypad import CodesStatus, DoorCodes, SlotBook
@@ -139,6 +145,8 @@ class Home:
         await self._pins.async_load()
         await self._slots.async_load()
         await self.carriers.async_load()
+        stored = await self._storage.async_load_deliveries()
+        self.deliveries.restore(map(delivery_from_stored, stored), dt_util.utcnow())
         gave = self._give_slots_to_waiting_grants(dt_util.utcnow())
         noted = [self._slots.note_lock(d) for d in self.doors.values() if d.keypad_slots]
         if gave or any(noted):
@@ -586,7 +594,10 @@ class Home:
             return
         grant = self._registry.grants.get(visit.grant_id)
         self._door_event(door, event, grant=grant, reason=None)
-        self.deliveries.visit_event(door.id, event)
+        if self.deliveries.visit_event(door.id, event):
+            self.entry.async_create_background_task(
+                self.hass, self._save_deliveries(), f"{DOMAIN} save deliveries"
+            )
         self.hass.async_create_task(
             self._audit(f"door_{event.value}", dt_util.utcnow(), None, grant=grant, door=door),
             eager_start=True,
@@ -630,6 +641,7 @@ class Home:
             await self._storage.async_save_registry(self._registry)  # remembers the nonce
             if refusal is None:
                 self.deliveries.announced(delivery)
+                await self._save_deliveries()
             details = {
                 "delivery_id": delivery.id,
                 "carrier_id": delivery.carrier_id,
@@ -663,10 +675,21 @@ class Home:
         async with self._lock:
             if not self.deliveries.decline(delivery_id):
                 return False
+            await self._save_deliveries()
             await self._audit(
                 "delivery_declined", dt_util.utcnow(), context, delivery_id=delivery_id
             )
             return True
+
+    async def async_delivery_opened(self, delivery_id: str, door_id: str) -> None:
+        """The carrier opened ``door_id`` for the delivery: its visit's end is reported."""
+        self.deliveries.opened(delivery_id, door_id)
+        await self._save_deliveries()
+
+    async def _save_deliveries(self) -> None:
+        await self._storage.async_save_deliveries(
+            [delivery_to_stored(d) for d in self.deliveries.all()]
+        )
 
     async def async_refuse_for_delivery(
         self,

@@ -7,6 +7,7 @@ registry and vice versa:
   the "accept visits" switch. Versioned; ``_async_migrate_func`` upgrades old files.
 - ``keyholder.<entry>.audit``: the hash-chained audit records, verbatim, so an
   edited file is detected by ``core.audit.verify_chain``.
+- ``keyholder.<entry>.deliveries``: the deliveries the home accepted or declined.
 
 PINs are not here: see ``pin_vault``.
 """
@@ -22,10 +23,12 @@ from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
 from .core.models import Grant, GrantKind, Schedule, WeeklyWindow
+from .deliveries import StoredDelivery
 
 REGISTRY_VERSION = 1
 REGISTRY_MINOR_VERSION = 2
 AUDIT_VERSION = 1
+DELIVERIES_VERSION = 1
 
 
 class StoredWindow(TypedDict):
@@ -178,6 +181,9 @@ class KeyholderStorage:
         self._audit_head: Store[AuditHead] = Store(
             hass, AUDIT_VERSION, f"{DOMAIN}.{entry_id}.audit_head", atomic_writes=True
         )
+        self._deliveries: Store[list[StoredDelivery]] = Store(
+            hass, DELIVERIES_VERSION, f"{DOMAIN}.{entry_id}.deliveries", atomic_writes=True
+        )
 
     async def async_load_registry(self) -> Registry:
         stored = await self._registry.async_load()
@@ -209,7 +215,14 @@ class KeyholderStorage:
     async def async_load_audit_head(self) -> AuditHead | None:
         return await self._audit_head.async_load()
 
+    async def async_load_deliveries(self) -> list[StoredDelivery]:
+        return list(await self._deliveries.async_load() or [])
+
+    async def async_save_deliveries(self, deliveries: list[StoredDelivery]) -> None:
+        await self._deliveries.async_save(deliveries)
+
     async def async_remove(self) -> None:
+        await self._deliveries.async_remove()
         await self._registry.async_remove()
         await self._audit.async_remove()
         await self._audit_head.async_remove()

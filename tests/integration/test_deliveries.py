@@ -197,3 +197,42 @@ async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_to
     assert [r["data"]["refusal"] for r in refused] == ["delivery_declined"]
     with pytest.raises(ServiceValidationError):
         await actions.call("decline_delivery", {"delivery_id": "delivery-nope"}, response=False)
+
+
+async def test_an_accepted_delivery_survives_a_restart_of_keyholder(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,  # noqa: F811
+    actions: Actions,
+    bridge: BridgeProcess,
+    bridge_registry: Registry,
+) -> None:
+    """Home Assistant restarts between the announcement and the carrier at the door."""
+    carrier = await _approved_carrier_with_a_grant(actions, bridge_registry)
+    home_id = linked_house.options["bridge_home_id"]
+    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
+    async with aiohttp.ClientSession() as http:
+        acme = CarrierClient(http, bridge, carrier)
+        _, accepted = await acme.call(
+            "POST",
+            f"/api/v1/carrier/homes/{home_id}/deliveries",
+            {"reference": "PKG-3", "window_start": _when(timedelta(0)),
+             "window_end": _when(timedelta(minutes=30))},
+        )  # fmt: skip
+        _, declined = await acme.call(
+            "POST",
+            f"/api/v1/carrier/homes/{home_id}/deliveries",
+            {"reference": "PKG-4", "window_start": _when(timedelta(0)),
+             "window_end": _when(timedelta(minutes=30))},
+        )  # fmt: skip
+        await actions.call("decline_delivery", {"delivery_id": declined["id"]}, response=False)
+
+        assert await hass.config_entries.async_reload(linked_house.entry_id)
+        await hass.async_block_till_done()
+        await until(lambda: link_state(hass, linked_house) == "on", "the link after the restart")
+
+        open_path = f"/api/v1/carrier/homes/{home_id}/doors/{front}/open"
+        status, answer = await acme.call("POST", open_path, {"delivery_id": declined["id"]})
+        assert (status, answer["error"]["code"]) == (403, "delivery_declined")
+        status, answer = await acme.call("POST", open_path, {"delivery_id": accepted["id"]})
+        assert (status, answer) == (200, {"allowed": True, "reason": "allowed"})
+        await until(lambda: hass.states.get("lock.front").state == "unlocked", "the lock")  # type: ignore[union-attr]

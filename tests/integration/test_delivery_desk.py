@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from custom_components.keyholder.core.decision import Reason
 from custom_components.keyholder.core.models import Grant, GrantKind, Schedule, WeeklyWindow
-from custom_components.keyholder.deliveries import Delivery, DeliveryDesk, announcement_refusal
+from custom_components.keyholder.deliveries import (
+    Delivery,
+    DeliveryDesk,
+    announcement_refusal,
+    delivery_from_stored,
+    delivery_to_stored,
+)
 from custom_components.keyholder.visit import DoorEvent
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -69,3 +76,13 @@ def test_the_desk_reports_declines_and_the_visits_end_once() -> None:
     declined = desk.get("d2")
     assert declined is not None
     assert declined.declined
+
+
+def test_stored_deliveries_come_back_except_those_long_over() -> None:
+    desk = DeliveryDesk(lambda kind, body: None)
+    recent = Delivery("d1", "carrier-acme", "PKG-1", MONDAY, MONDAY + timedelta(hours=1))
+    opened = replace(recent, id="d2", door_id="front", declined=False)
+    old = replace(recent, id="d3", window_end=MONDAY - timedelta(days=2))
+    stored = [delivery_to_stored(d) for d in (recent, opened, old)]
+    desk.restore(map(delivery_from_stored, stored), MONDAY + timedelta(hours=3))
+    assert desk.all() == [recent, opened]

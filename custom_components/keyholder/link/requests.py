@@ -155,7 +155,7 @@ async def _carrier_open(home: Home, body: dict[str, Any]) -> Answer:
     if not decision.allowed:
         return _refused(403, decision.reason.value, "the home refused the request")
     if named is not None and door_id is not None:
-        home.deliveries.opened(str(named), door_id)
+        await home.async_delivery_opened(str(named), door_id)
     return 200, {"allowed": True, "reason": decision.reason.value}
 
 
