@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial
 import hashlib
 import secrets
 from typing import Any
@@ -28,15 +27,6 @@ from .action_input import invalid
 from .audit_log import AuditLog, AuditValue
 from .camera_health import CameraWatch
 from .carriers import ApprovedCarriers, Carrier
-from .codes.base import LockCapabilities
-from .codes.slots import (
-    SlotCode,
-    code_digest,
-    free_slot,
-    slot_code,
-    slots_in_use,
-    wanted_codes,
-)
 from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
 from .core.decision import Decision, Reason, decide, request_refusal
 from .core.models import (
@@ -63,7 +53,8 @@ from .deliveries import (
 )
 from .doors import entry_doors
 from .home_key import HomeKey
-from .keypad import CodesStatus, DoorCodes, SlotBook
+from .keypad import DoorCodes
+from .keypad_doors import KeypadDoors
 from .pin_vault import PinVault
 from .store import KeyholderStorage, Registry
 from .visit import DoorEvent, Visit, VisitWatcher
@@ -127,12 +118,18 @@ class Home:
         self._registry = Registry()
         self._cameras = CameraWatch(hass)
         self._visits: dict[str, VisitWatcher] = {}
-        self._slots = SlotBook(hass, entry.entry_id)
+        self.keypads = KeypadDoors(
+            hass,
+            entry,
+            pins,
+            doors=lambda: self.doors,
+            grants=lambda: self._registry.grants,
+            tz=lambda: self.tz,
+            on_keypad=self._on_keypad,
+            on_change=self._announce,
+        )
         self.carriers = ApprovedCarriers(hass, entry.entry_id)
         self.deliveries = DeliveryDesk(report=self._report_to_bridge)
-        self._codes: dict[str, DoorCodes] = {}
-        self._removed_door_codes: dict[str, DoorCodes] = {}
-        self._digest_key = b""
         # Every decision and every change to grants or the switch hold this lock, so once
         # a revoke (or pause) returns, no opening decided on the old state can follow.
         self._lock = asyncio.Lock()
@@ -143,87 +140,19 @@ class Home:
     async def async_load(self) -> None:
         self._registry = await self._storage.async_load_registry()
         await self._pins.async_load()
-        await self._slots.async_load()
+        await self.keypads.async_load(dt_util.utcnow())
         await self.carriers.async_load()
         stored = await self._storage.async_load_deliveries()
         self.deliveries.restore(map(delivery_from_stored, stored), dt_util.utcnow())
-        gave = self._give_slots_to_waiting_grants(dt_util.utcnow())
-        noted = [self._slots.note_lock(d) for d in self.doors.values() if d.keypad_slots]
-        if gave or any(noted):
-            await self._slots.async_save()
-        self._digest_key = await self._pins.async_digest_key()
         await self.audit.async_load(dt_util.utcnow())
 
     @callback
     def async_start_codes(self) -> None:
-        """Start one sync task per door with keypad codes; none waits for another."""
-        for door in self.doors.values():
-            if door.keypad_slots is None:
-                continue
-            codes = DoorCodes(
-                self.hass,
-                self.entry,
-                door,
-                door.keypad_slots,
-                self._slots,
-                wanted=partial(self._wanted_codes, door),
-                code_for=partial(self._code_in_slot, door),
-                digest=self._digest,
-                on_keypad=partial(self._on_keypad, door),
-                on_change=self._announce,
-            )
-            self._codes[door.id] = codes
-            codes.request_sync()
-        for door in self._slots.removed_doors(self.doors):
-            self._start_clearing_removed_door(door)
-
-    def _start_clearing_removed_door(self, door: Door) -> None:
-        """A door removed with codes on its lock: take every code Keyholder wrote off it.
-
-        Its grants may still name it, but nothing is wanted on its lock any more. Once
-        the lock confirms every slot clear, the door's slot records are forgotten.
-        """
-        if door.keypad_slots is None:  # removed_doors gives only doors with a range
-            return
-        LOGGER.info("Taking Keyholder's codes off the lock of removed door %s", door.name)
-        codes = DoorCodes(
-            self.hass,
-            self.entry,
-            door,
-            door.keypad_slots,
-            self._slots,
-            wanted=lambda _now, _capabilities: ({}, []),
-            code_for=lambda _slot, _capabilities: None,
-            digest=self._digest,
-            on_keypad=lambda _slot: None,
-            on_change=partial(self._on_removed_door_change, door.id),
-        )
-        self._removed_door_codes[door.id] = codes
-        codes.request_sync()
-
-    @callback
-    def _on_removed_door_change(self, door_id: str) -> None:
-        codes = self._removed_door_codes.get(door_id)
-        if codes is None or codes.status is not CodesStatus.IN_SYNC:
-            return
-        if self._slots.door(door_id).all_cleared:
-            self.entry.async_create_background_task(
-                self.hass, self._forget_removed_door(door_id), f"{DOMAIN} forget {door_id}"
-            )
-
-    async def _forget_removed_door(self, door_id: str) -> None:
-        if (codes := self._removed_door_codes.pop(door_id, None)) is None:
-            return
-        await codes.async_stop()
-        self._slots.forget(door_id)
-        await self._slots.async_save()
-        LOGGER.info("The lock of removed door %s holds no Keyholder code any more", codes.door.name)
+        """Start keeping the locks' keypad codes in step with the grants (in the background)."""
+        self.keypads.start()
 
     async def async_stop_codes(self) -> None:
-        for codes in [*self._codes.values(), *self._removed_door_codes.values()]:
-            await codes.async_stop()
-        self._codes.clear()
-        self._removed_door_codes.clear()
+        await self.keypads.async_stop()
 
     @callback
     def async_unload(self) -> None:
@@ -255,13 +184,11 @@ class Home:
 
     def keypad_codes(self, door_id: str) -> DoorCodes | None:
         """The keypad codes of a door's lock; None for a remote-only door."""
-        return self._codes.get(door_id)
+        return self.keypads.codes(door_id)
 
     def keypad_slots_in_use(self, door_id: str) -> frozenset[int]:
         """Slots of the door's lock held by a live grant or maybe still holding a code."""
-        slots = self._slots.door(door_id)
-        states = {slot: record.state for slot, record in slots.records.items()}
-        return slots_in_use(door_id, slots.grants, states, self._registry.grants, dt_util.utcnow())
+        return self.keypads.slots_in_use(door_id, dt_util.utcnow())
 
     def visit_in_progress(self, door_id: str) -> bool:
         watcher = self._visits.get(door_id)
@@ -294,7 +221,7 @@ class Home:
         """Create, sign and save a grant; a keypad grant takes a slot on each keypad door."""
         async with self._lock:  # two grants created at once never take the same slot
             issued = await self._create_grant(draft, context)
-        self._sync_codes(issued.grant.doors)  # radio work after the lock is released
+        self.keypads.sync(issued.grant.doors)  # radio work after the lock is released
         return issued
 
     async def _create_grant(self, draft: GrantDraft, context: Context) -> IssuedGrant:
@@ -302,7 +229,7 @@ class Home:
         self._check_doors(draft.doors)
         pin = self._new_pin(now) if draft.kind is GrantKind.KEYPAD else None
         grant_id = secrets.token_hex(8)
-        allocations = self._allocate_slots(grant_id, draft.kind, draft.doors, now)
+        allocations = self.keypads.allocate(grant_id, draft.kind, draft.doors, now)
         grant = Grant(
             id=grant_id,
             kind=draft.kind,
@@ -321,7 +248,7 @@ class Home:
         if pin is not None:
             await self._pins.async_put(grant.id, pin)
         self._registry.grants[grant.id] = grant
-        await self._save_allocations(allocations)
+        await self.keypads.async_save_allocations(allocations)
         await self._storage.async_save_registry(self._registry)
         await self._audit("grant_created", now, context, grant=grant)
         self._announce()
@@ -334,7 +261,7 @@ class Home:
         async with self._lock:
             before = self.get_grant(grant_id).doors
             updated = await self._update_grant(grant_id, changes, context)
-        self._sync_codes(before | updated.doors)  # radio work after the lock is released
+        self.keypads.sync(before | updated.doors)  # radio work after the lock is released
         return updated
 
     async def _update_grant(
@@ -347,10 +274,10 @@ class Home:
         allocations: dict[str, int] = {}
         if "doors" in changes:
             self._check_doors(changes["doors"])
-            allocations = self._allocate_slots(grant.id, grant.kind, changes["doors"], now)
+            allocations = self.keypads.allocate(grant.id, grant.kind, changes["doors"], now)
         updated = replace(grant, **changes)
         self._registry.grants[grant_id] = updated
-        await self._save_allocations(allocations)
+        await self.keypads.async_save_allocations(allocations)
         await self._storage.async_save_registry(self._registry)
         await self._audit(
             "grant_updated", now, context, grant=updated, fields=",".join(sorted(changes))
@@ -366,7 +293,7 @@ class Home:
         """
         async with self._lock:
             revoked = await self._revoke_grant(grant_id, context)
-        self._sync_codes(revoked.doors)  # the code leaves the lock; no radio under the lock
+        self.keypads.sync(revoked.doors)  # the code leaves the lock; no radio under the lock
         return revoked
 
     async def _revoke_grant(self, grant_id: str, context: Context) -> Grant:
@@ -753,11 +680,11 @@ class Home:
             await self._audit("keypad_used", now, None, grant=grant, door=door)
             self._door_event(door, DoorEvent.KEYPAD_USED, grant=grant, reason=None)
             self._announce()
-        self._sync_codes(frozenset({door_id}))
+        self.keypads.sync(frozenset({door_id}))
 
     @callback
     def _on_keypad(self, door: Door, slot: int) -> None:
-        grant_id = self._slots.door(door.id).grants.get(slot)
+        grant_id = self.keypads.grant_in_slot(door.id, slot)
         if grant_id is None:
             LOGGER.info("A keypad code Keyholder does not manage opened %s", door.name)
             self.hass.async_create_task(
@@ -768,94 +695,6 @@ class Home:
         self.hass.async_create_task(
             self.async_record_keypad_use(grant_id, door.id), eager_start=True
         )
-
-    @callback
-    def _sync_codes(self, door_ids: frozenset[str]) -> None:
-        for door_id in door_ids:
-            if (codes := self._codes.get(door_id)) is not None:
-                codes.request_sync()
-
-    def _digest(self, code: SlotCode) -> str:
-        return code_digest(code, key=self._digest_key)
-
-    def _allocate_slots(
-        self, grant_id: str, kind: GrantKind, door_ids: frozenset[str], now: datetime
-    ) -> dict[str, int]:
-        """A free slot on each keypad door of a keypad grant; refuse if a range is full."""
-        if kind is not GrantKind.KEYPAD:
-            return {}
-        doors = self.doors
-        allocations: dict[str, int] = {}
-        for door_id in sorted(door_ids):
-            door = doors[door_id]
-            if door.keypad_slots is None:
-                continue
-            held = self._slots.door(door_id).grants
-            if grant_id in held.values():
-                continue
-            free = free_slot(door_id, door.keypad_slots, held, self._registry.grants, now)
-            if free is None:
-                raise invalid("keypad_slots_full", door=door.name)
-            allocations[door_id] = free
-        for door_id, slot in allocations.items():
-            self._slots.door(door_id).grants[slot] = grant_id
-        return allocations
-
-    def _give_slots_to_waiting_grants(self, now: datetime) -> bool:
-        """Slots for live keypad grants that have none on a keypad door; whether any changed.
-
-        A door can get its slot range after its grants were made; those grants then
-        take slots here.
-        """
-        changed = False
-        for door in self.doors.values():
-            if door.keypad_slots is None:
-                continue
-            held = self._slots.door(door.id).grants
-            for grant in sorted(self._registry.grants.values(), key=lambda g: g.created_at):
-                waiting = (
-                    grant.kind is GrantKind.KEYPAD
-                    and door.id in grant.doors
-                    and is_live(grant, now)
-                    and grant.id not in held.values()
-                )
-                if not waiting:
-                    continue
-                slot = free_slot(door.id, door.keypad_slots, held, self._registry.grants, now)
-                if slot is None:
-                    LOGGER.warning("No free keypad slot on %s for grant %s", door.name, grant.name)
-                    continue
-                held[slot] = grant.id
-                changed = True
-        return changed
-
-    async def _save_allocations(self, allocations: Mapping[str, int]) -> None:
-        if allocations:
-            await self._slots.async_save()
-
-    def _wanted_codes(
-        self, door: Door, now: datetime, capabilities: LockCapabilities
-    ) -> tuple[dict[int, str], list[datetime]]:
-        return wanted_codes(
-            door.id,
-            self._slots.door(door.id).grants,
-            self._registry.grants,
-            pin_for=self._pins.get,
-            digest=self._digest,
-            capabilities=capabilities,
-            tz=self.tz,
-            now=now,
-        )
-
-    def _code_in_slot(
-        self, door: Door, slot: int, capabilities: LockCapabilities
-    ) -> SlotCode | None:
-        grant_id = self._slots.door(door.id).grants.get(slot)
-        grant = self._registry.grants.get(grant_id) if grant_id is not None else None
-        pin = self._pins.get(grant_id) if grant_id is not None else None
-        if grant is None or pin is None:
-            return None
-        return slot_code(grant, pin, self.tz, capabilities)
 
     # ---- inputs to the decision ---------------------------------------------------------
 
