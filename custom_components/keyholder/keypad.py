@@ -39,7 +39,7 @@ from .codes.base import (
 )
 from .codes.executor import execute
 from .codes.slots import SlotCode
-from .codes.sync import DEFAULT_POLICY, RetryPolicy, SlotRecord, plan, repaired
+from .codes.sync import DEFAULT_POLICY, RetryPolicy, SlotRecord, in_flight, plan, repaired
 from .codes.zigbee2mqtt import Zigbee2MqttLock
 from .const import DOMAIN, LOGGER
 from .core.models import Door, DoorKind
@@ -336,6 +336,8 @@ class DoorCodes:
         current = plan(self._slots, desired, slots.records, dt_util.utcnow(), policy)
         self._publish(current.states)
         if current.operations:
+            slots.records.update({op.slot: in_flight(op) for op in current.operations})
+            await self._book.async_save()
             done = await execute(
                 backend,
                 current,

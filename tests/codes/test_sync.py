@@ -16,6 +16,7 @@ from custom_components.keyholder.codes.sync import (
     RetryPolicy,
     SlotRecord,
     failed,
+    in_flight,
     pin_digest,
     plan,
     read_back_confirms,
@@ -106,6 +107,24 @@ def test_a_restart_with_codes_in_place_costs_no_radio_traffic(slots, desired):
         for want in [desired.get(slot)]
     }
     assert plan(slots, desired, persisted, NOW).operations == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(ranges, desired_maps, actual_maps, policies)
+def test_a_sync_cut_short_after_writing_ahead_is_planned_again_whole(
+    slots, desired, actual, policy
+):
+    """Stopped between the write-ahead and the lock's answer: the next run redoes it all.
+
+    Whatever the lock got before the stop, each slot is planned again with the same
+    target and attempt, so no code is left on a lock under a stale "cleared".
+    """
+    step = plan(slots, desired, actual, NOW, policy)
+    cut_short = {**actual, **{op.slot: in_flight(op) for op in step.operations}}
+    again = plan(slots, desired, cut_short, NOW, policy)
+    assert set(step.operations) <= set(again.operations)
+    for op in step.operations:
+        assert cut_short[op.slot].state is not SlotState.CLEARED
 
 
 @given(policies, st.integers(min_value=1, max_value=200))

@@ -353,6 +353,7 @@ async def test_slots_holding_codes_cannot_be_taken_from_the_door_until_the_codes
         context=Context(),
     )
     await until_synced(lambda: front.pins == {10: issued.pin}, "the code on the lock")
+    await until_synced(lambda: state_of(hass, sensor) == "in_sync", "the lock to confirm it")
     before = dict(home_entry.subentries[door_id].data)
     current = {**before, "name": home_entry.subentries[door_id].title}
 

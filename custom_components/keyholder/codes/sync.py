@@ -166,6 +166,17 @@ def plan(
     return Plan(tuple(now_ops), min(waits, default=None), states)
 
 
+def in_flight(op: Operation) -> SlotRecord:
+    """The record to keep while ``op`` is on its way to the lock (written ahead of it).
+
+    A sync cut short (Home Assistant stopped, the door removed) then leaves a slot
+    that may hold a code as being set or cleared, never as the "cleared" it was
+    before, so the next sync finishes the work. The attempt is not yet counted.
+    """
+    working = SlotState.SETTING if op.kind is OpKind.SET else SlotState.CLEARING
+    return SlotRecord(working, op.digest, op.attempt - 1)
+
+
 def succeeded(op: Operation) -> SlotRecord:
     """The record after ``op`` was confirmed by the lock."""
     if op.kind is OpKind.SET:
