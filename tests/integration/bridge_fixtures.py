@@ -20,6 +20,7 @@ from bridge.db.engine import create_engine, session_factory
 from bridge.db.migrate import upgrade
 from bridge.db.repository import Registry
 from custom_components.keyholder.const import DOMAIN
+from simulators.carrier import Carrier
 
 from ..bridge.process import BridgeProcess
 
@@ -43,6 +44,13 @@ async def bridge(
     yield process
     if process.url:
         await process.stop()
+
+
+async def registered_carrier(registry: Registry, name: str) -> Carrier:
+    """A carrier with a key of its own, registered at the bridge as its operator would."""
+    carrier = Carrier()
+    carrier.carrier_id = (await registry.add_carrier(name=name, public_key=carrier.public_key)).id
+    return carrier
 
 
 async def until(check: Callable[[], bool], what: str, seconds: float = 30) -> None:

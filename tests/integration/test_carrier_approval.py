@@ -20,21 +20,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from bridge.db.repository import Registry
 from custom_components.keyholder.core.models import GrantKind, WeeklyWindow
-from simulators.carrier import Carrier
 
 from ..bridge.process import BridgeProcess
-from .bridge_fixtures import until
+from .bridge_fixtures import registered_carrier, until
 from .conftest import FRONT, GARAGE, Actions
 from .test_guest_links import linked_house  # noqa: F401 - the fixture
 
 FLOWS = "/api/config/config_entries/options/flow"
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-async def _registered(registry: Registry, name: str) -> Carrier:
-    carrier = Carrier()
-    carrier.carrier_id = (await registry.add_carrier(name=name, public_key=carrier.public_key)).id
-    return carrier
 
 
 class OptionsFlow:
@@ -87,8 +80,8 @@ async def test_the_homeowner_picks_a_carrier_from_the_directory_and_sets_its_pol
     admin_client: Any,
     hass_admin_user: Any,
 ) -> None:
-    acme = await _registered(bridge_registry, "Acme Parcel")
-    other = await _registered(bridge_registry, "Other Freight")
+    acme = await registered_carrier(bridge_registry, "Acme Parcel")
+    other = await registered_carrier(bridge_registry, "Other Freight")
     home = actions.home
     front = next(d.id for d in home.doors.values() if d.name == FRONT)
     garage = next(d.id for d in home.doors.values() if d.name == GARAGE)
@@ -160,7 +153,7 @@ async def test_a_carrier_approved_in_the_ui_opens_inside_its_policy_and_nowhere_
     bridge_registry: Registry,
     admin_client: Any,
 ) -> None:
-    acme = await _registered(bridge_registry, "Acme Parcel")
+    acme = await registered_carrier(bridge_registry, "Acme Parcel")
     home = actions.home
     front = next(d.id for d in home.doors.values() if d.name == FRONT)
     garage = next(d.id for d in home.doors.values() if d.name == GARAGE)

@@ -21,15 +21,9 @@ from bridge.db.repository import Registry
 from simulators.carrier import Carrier
 
 from ..bridge.process import BridgeProcess
-from .bridge_fixtures import until
+from .bridge_fixtures import registered_carrier, until
 from .conftest import FRONT, Actions
 from .test_guest_links import linked_house  # noqa: F401 - the fixture
-
-
-async def _registered(registry: Registry, name: str) -> Carrier:
-    carrier = Carrier()
-    carrier.carrier_id = (await registry.add_carrier(name=name, public_key=carrier.public_key)).id
-    return carrier
 
 
 async def _post(
@@ -52,8 +46,8 @@ async def test_an_approved_carrier_opens_with_a_signed_request_and_nothing_else_
     bridge: BridgeProcess,
     bridge_registry: Registry,
 ) -> None:
-    acme = await _registered(bridge_registry, "Acme Parcel")
-    stranger = await _registered(bridge_registry, "Not Approved Ltd")
+    acme = await registered_carrier(bridge_registry, "Acme Parcel")
+    stranger = await registered_carrier(bridge_registry, "Not Approved Ltd")
     approved = await actions.call(
         "approve_carrier", {"carrier_id": acme.carrier_id, "public_key": acme.public_key}
     )

@@ -26,7 +26,7 @@ from bridge.db.repository import Registry
 from simulators.carrier import Carrier
 
 from ..bridge.process import BridgeProcess
-from .bridge_fixtures import link_state, until
+from .bridge_fixtures import link_state, registered_carrier, until
 from .conftest import FRONT, Actions, set_switch
 from .test_guest_links import linked_house  # noqa: F401 - the fixture
 
@@ -46,6 +46,18 @@ class CarrierClient:
         ) as resp:
             return resp.status, await resp.json()
 
+    async def announce(
+        self, home_id: str, reference: str, *, starts: timedelta = timedelta(0)
+    ) -> dict[str, Any]:
+        """Announce a delivery expected from ``starts`` on, for half an hour; the answer."""
+        _, delivery = await self.call(
+            "POST",
+            f"/api/v1/carrier/homes/{home_id}/deliveries",
+            {"reference": reference, "window_start": _when(starts),
+             "window_end": _when(starts + timedelta(minutes=30))},
+        )  # fmt: skip
+        return delivery
+
     async def statuses(self, delivery_id: str) -> list[str]:
         """Follow the status stream to its end; the statuses it carried."""
         path = f"/api/v1/carrier/deliveries/{delivery_id}/events"
@@ -62,10 +74,7 @@ class CarrierClient:
 
 async def _approved_carrier_with_a_grant(actions: Actions, registry: Registry) -> Carrier:
     """Acme, registered at the bridge, approved at home, with a grant for the front door now."""
-    carrier = Carrier()
-    carrier.carrier_id = (
-        await registry.add_carrier(name="Acme Parcel", public_key=carrier.public_key)
-    ).id
+    carrier = await registered_carrier(registry, "Acme Parcel")
     await actions.call("approve_carrier", {"carrier_id": carrier.carrier_id})
     now = dt_util.now()
     await actions.call(
@@ -155,10 +164,7 @@ async def test_a_delivery_is_announced_opened_and_followed_until_locked_across_a
         assert (status, stored["status"]) == (200, "locked")
 
         # Another carrier cannot read it.
-        stranger = Carrier()
-        stranger.carrier_id = (
-            await bridge_registry.add_carrier(name="Other", public_key=stranger.public_key)
-        ).id
+        stranger = await registered_carrier(bridge_registry, "Other")
         status, answer = await CarrierClient(http, bridge, stranger).call(
             "GET", f"/api/v1/carrier/deliveries/{delivery['id']}"
         )
@@ -177,12 +183,7 @@ async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_to
     front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
     async with aiohttp.ClientSession() as http:
         acme = CarrierClient(http, bridge, carrier)
-        _, delivery = await acme.call(
-            "POST",
-            f"/api/v1/carrier/homes/{home_id}/deliveries",
-            {"reference": "PKG-2", "window_start": _when(timedelta(0)),
-             "window_end": _when(timedelta(minutes=30))},
-        )  # fmt: skip
+        delivery = await acme.announce(home_id, "PKG-2")
         assert delivery["status"] == "accepted"
         await actions.call("decline_delivery", {"delivery_id": delivery["id"]}, response=False)
         assert await acme.statuses(delivery["id"]) == ["declined"]
@@ -212,18 +213,8 @@ async def test_an_accepted_delivery_survives_a_restart_of_keyholder(
     front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
     async with aiohttp.ClientSession() as http:
         acme = CarrierClient(http, bridge, carrier)
-        _, accepted = await acme.call(
-            "POST",
-            f"/api/v1/carrier/homes/{home_id}/deliveries",
-            {"reference": "PKG-3", "window_start": _when(timedelta(0)),
-             "window_end": _when(timedelta(minutes=30))},
-        )  # fmt: skip
-        _, declined = await acme.call(
-            "POST",
-            f"/api/v1/carrier/homes/{home_id}/deliveries",
-            {"reference": "PKG-4", "window_start": _when(timedelta(0)),
-             "window_end": _when(timedelta(minutes=30))},
-        )  # fmt: skip
+        accepted = await acme.announce(home_id, "PKG-3")
+        declined = await acme.announce(home_id, "PKG-4")
         await actions.call("decline_delivery", {"delivery_id": declined["id"]}, response=False)
 
         assert await hass.config_entries.async_reload(linked_house.entry_id)
