@@ -38,7 +38,7 @@ CONF_START = "start"
 CONF_END = "end"
 CONF_CAMERA_REQUIRED = "camera_required"
 CONF_MAX_VISIT = "max_visit"
-WORKING_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]
+DELIVERY_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]  # offered first: when parcels come
 
 
 def caller_context() -> Context:
@@ -215,7 +215,7 @@ class KeyholderOptionsFlow(OptionsFlow):
                         multiple=True,
                     )
                 ),
-                vol.Required(CONF_DAYS, default=WORKING_DAYS): selector.SelectSelector(
+                vol.Required(CONF_DAYS, default=DELIVERY_DAYS): selector.SelectSelector(
                     selector.SelectSelectorConfig(
                         options=list(parse.WEEKDAYS), multiple=True, translation_key="weekday"
                     )
