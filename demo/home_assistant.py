@@ -88,12 +88,26 @@ class HomeAssistantApi:
         return result
 
     async def options(self, entry_id: str, *steps: dict[str, Any]) -> dict[str, Any]:
-        """Walk an entry's options flow; its last result."""
-        return await self.walk_flow(f"{CONFIG}/options/flow", {"handler": entry_id}, steps)
+        """Walk an entry's options flow; its last result.
+
+        An integration reloading (as Keyholder does after a door is added) says so and
+        asks to try again in a moment: that is what this does, for up to a minute.
+        """
+        path = f"{CONFIG}/options/flow"
+        for _ in range(120):
+            first: dict[str, Any] = await self._post(path, {"handler": entry_id})
+            if first.get("reason") != "not_loaded":
+                break
+            await asyncio.sleep(0.5)
+        else:
+            raise SetupError(f"the options of {entry_id} stayed unavailable")
+        return await self._continue(path, first, steps)
 
     async def walk_flow(self, path: str, start: dict[str, Any], steps: Any) -> dict[str, Any]:
         """Start a flow and submit each step in turn; a form shown with errors fails."""
-        result: dict[str, Any] = await self._post(path, start)
+        return await self._continue(path, await self._post(path, start), steps)
+
+    async def _continue(self, path: str, result: dict[str, Any], steps: Any) -> dict[str, Any]:
         for step in steps:
             if result["type"] not in ("form", "menu"):
                 raise SetupError(f"{path}: expected a form before {step}, got {result}")
