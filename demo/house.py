@@ -14,10 +14,11 @@ the bridge link, a carrier approval and two grants.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+import inspect
 import io
 import json
 import os
@@ -196,13 +197,18 @@ async def _keep_camera_live(path: Path) -> None:
         await asyncio.sleep(CAMERA_REFRESH)
 
 
-async def _until(check: Any, what: str, seconds: float = 60) -> Any:
+async def until(check: Callable[[], Any], what: str, seconds: float = 60) -> Any:
+    """Poll ``check`` (plain or async) until it gives something true; that result."""
     deadline = asyncio.get_running_loop().time() + seconds
-    while not (result := await check()):
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
         if asyncio.get_running_loop().time() > deadline:
             raise SetupError(f"timed out waiting for {what}")
         await asyncio.sleep(0.5)
-    return result
 
 
 @contextlib.asynccontextmanager
@@ -282,8 +288,8 @@ async def _set_up(
 
     say("--- adding MQTT (for Zigbee2MQTT) and the porch camera")
     await api.add_integration("mqtt", {"broker": BROKER[0], "port": BROKER[1]})
-    lock_entity = await _until(lambda: _entity_named(api, "lock.", "Front door lock"), "the lock")
-    await _until(lambda: asyncio.to_thread(camera_file.exists), "the first porch picture")
+    lock_entity = await until(lambda: _entity_named(api, "lock.", "Front door lock"), "the lock")
+    await until(lambda: asyncio.to_thread(camera_file.exists), "the first porch picture")
     await api.add_integration("local_file", {"name": "Porch", "file_path": str(camera_file)})
 
     say("--- adding Keyholder with two doors")
@@ -311,14 +317,14 @@ async def _set_up(
     )
 
     say("--- linking the home to the bridge")
-    await _until(lambda: _is_loaded(api, entry_id), "Keyholder to reload with its doors")
+    await until(lambda: _is_loaded(api, entry_id), "Keyholder to reload with its doors")
     await api.options(entry_id, {"bridge_url": bridge_url, "enrolment_code": code})
-    await _until(lambda: _link_is_up(api), "the bridge link", seconds=90)
+    await until(lambda: _link_is_up(api), "the bridge link", seconds=90)
     (home,) = json.loads(await _admin(state, "list", "homes", "--json"))
     home_id = str(home["id"])
 
     say("--- approving Parcel & Co for the front door, camera required")
-    await _until(lambda: _is_loaded(api, entry_id), "Keyholder to reload with its link")
+    await until(lambda: _is_loaded(api, entry_id), "Keyholder to reload with its link")
     policy_form = await api.options(
         entry_id,
         {"next_step_id": "carrier"},

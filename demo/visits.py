@@ -16,7 +16,7 @@ from typing import Any
 
 from .console import say
 from .home_assistant import SetupError
-from .house import HELP, DemoHouse
+from .house import HELP, DemoHouse, until
 
 
 async def type_cleaners_pin(house: DemoHouse) -> str:
@@ -97,14 +97,14 @@ async def interact(house: DemoHouse) -> None:
 
 async def check(house: DemoHouse) -> None:
     """The demo's own end-to-end check: each thing the summary promises, done once."""
-    await _until_true(lambda: house.cleaner_pin in house.lock.pins.values(), "the PIN on the lock")
+    await until(lambda: house.cleaner_pin in house.lock.pins.values(), "the PIN on the lock")
     say("check: the cleaner's PIN is on the lock")
     say("check:", await type_cleaners_pin(house))
-    await _until_true(lambda: _cleaner_used(house), "the cleaner's use to be counted")
+    await until(lambda: _cleaner_used(house), "the cleaner's use to be counted")
     await house.api.call("lock", "lock", {"entity_id": house.lock_entity})
-    await _until_true(lambda: house.lock.state == "LOCK", "the lock to lock again")
+    await until(lambda: house.lock.state == "LOCK", "the lock to lock again")
     say("check:", await deliver(house))
-    await _until_true(lambda: _unlocked(house), "the front door to unlock for the carrier")
+    await until(lambda: house.lock.state == "UNLOCK", "the front door to unlock for the carrier")
     async with house.http.get(house.link_url) as resp:
         page = await resp.text()
         if resp.status != 200 or "Open Front door" not in page:
@@ -115,20 +115,3 @@ async def check(house: DemoHouse) -> None:
 async def _cleaner_used(house: DemoHouse) -> bool:
     listed = await house.api.call("keyholder", "list_grants", {}, response=True)
     return any(g["grant_id"] == house.cleaner_grant_id and g["uses"] == 1 for g in listed["grants"])
-
-
-async def _unlocked(house: DemoHouse) -> bool:
-    return house.lock.state == "UNLOCK"
-
-
-async def _until_true(check: Any, what: str, seconds: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise SetupError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.5)
