@@ -29,6 +29,7 @@ from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN, SUBENTRY_T
 
 from ..bridge.conftest import database_url  # noqa: F401 - a fixture: SQLite and PostgreSQL
 from .bridge_fixtures import bridge, bridge_registry  # noqa: F401 - fixtures for bridge tests
+from .keypad_homes import door_id_of
 
 FRONT = "Front door"
 GARAGE = "Garage"
@@ -228,6 +229,26 @@ class Actions:
     def home(self) -> Any:
         (entry,) = self.hass.config_entries.async_loaded_entries(DOMAIN)
         return entry.runtime_data.home
+
+    def door_id(self, name: str) -> str:
+        return door_id_of(self.home, name)
+
+    async def grant_carrier_now(
+        self, carrier_id: str, *, name: str, ends_in: timedelta = timedelta(hours=1)
+    ) -> Any:
+        """A carrier grant for the front door from an hour ago until ``ends_in`` from now."""
+        now = dt_util.now()
+        return await self.call(
+            "create_grant",
+            {
+                "kind": "carrier",
+                "name": name,
+                "doors": [FRONT],
+                "carrier": carrier_id,
+                "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+                "ends": (now + ends_in).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
 
     async def open(
         self,

@@ -83,8 +83,7 @@ async def test_the_homeowner_picks_a_carrier_from_the_directory_and_sets_its_pol
     acme = await registered_carrier(bridge_registry, "Acme Parcel")
     other = await registered_carrier(bridge_registry, "Other Freight")
     home = actions.home
-    front = next(d.id for d in home.doors.values() if d.name == FRONT)
-    garage = next(d.id for d in home.doors.values() if d.name == GARAGE)
+    front, garage = actions.door_id(FRONT), actions.door_id(GARAGE)
 
     flow = OptionsFlow(admin_client, linked_house)
     menu = await flow.start()
@@ -154,9 +153,7 @@ async def test_a_carrier_approved_in_the_ui_opens_inside_its_policy_and_nowhere_
     admin_client: Any,
 ) -> None:
     acme = await registered_carrier(bridge_registry, "Acme Parcel")
-    home = actions.home
-    front = next(d.id for d in home.doors.values() if d.name == FRONT)
-    garage = next(d.id for d in home.doors.values() if d.name == GARAGE)
+    front, garage = actions.door_id(FRONT), actions.door_id(GARAGE)
     today = ALL_DAYS[dt_util.now().weekday()]
 
     async def approve(days: list[str]) -> None:

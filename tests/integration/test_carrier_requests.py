@@ -6,14 +6,12 @@ home is Keyholder in a real Home Assistant, linked over the real websocket.
 
 from __future__ import annotations
 
-from datetime import timedelta
 import time
 from typing import Any
 
 import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -58,20 +56,9 @@ async def test_an_approved_carrier_opens_with_a_signed_request_and_nothing_else_
         )
     assert mismatch.value.translation_key == "carrier_key_mismatch"
 
-    now = dt_util.now()
     for carrier in (acme, stranger):  # a grant alone is not enough: the key must be approved
-        await actions.call(
-            "create_grant",
-            {
-                "kind": "carrier",
-                "name": "Deliveries",
-                "doors": [FRONT],
-                "carrier": carrier.carrier_id,
-                "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-                "ends": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-            },
-        )
-    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
+        await actions.grant_carrier_now(carrier.carrier_id, name="Deliveries")
+    front = actions.door_id(FRONT)
     path = f"/api/v1/carrier/homes/{linked_house.options['bridge_home_id']}/doors/{front}/open"
     url = bridge.url + path
 

@@ -76,17 +76,8 @@ async def _approved_carrier_with_a_grant(actions: Actions, registry: Registry) -
     """Acme, registered at the bridge, approved at home, with a grant for the front door now."""
     carrier = await registered_carrier(registry, "Acme Parcel")
     await actions.call("approve_carrier", {"carrier_id": carrier.carrier_id})
-    now = dt_util.now()
-    await actions.call(
-        "create_grant",
-        {
-            "kind": "carrier",
-            "name": "Acme deliveries",
-            "doors": [FRONT],
-            "carrier": carrier.carrier_id,
-            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-            "ends": (now + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
-        },
+    await actions.grant_carrier_now(
+        carrier.carrier_id, name="Acme deliveries", ends_in=timedelta(hours=2)
     )
     return carrier
 
@@ -112,7 +103,7 @@ async def test_a_delivery_is_announced_opened_and_followed_until_locked_across_a
     hass.bus.async_listen("keyholder_event", _on_event)
     carrier = await _approved_carrier_with_a_grant(actions, bridge_registry)
     home_id = linked_house.options["bridge_home_id"]
-    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
+    front = actions.door_id(FRONT)
     announce = f"/api/v1/carrier/homes/{home_id}/deliveries"
     open_path = f"/api/v1/carrier/homes/{home_id}/doors/{front}/open"
 
@@ -180,7 +171,7 @@ async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_to
 ) -> None:
     carrier = await _approved_carrier_with_a_grant(actions, bridge_registry)
     home_id = linked_house.options["bridge_home_id"]
-    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
+    front = actions.door_id(FRONT)
     async with aiohttp.ClientSession() as http:
         acme = CarrierClient(http, bridge, carrier)
         delivery = await acme.announce(home_id, "PKG-2")
@@ -210,7 +201,7 @@ async def test_an_accepted_delivery_survives_a_restart_of_keyholder(
     """Home Assistant restarts between the announcement and the carrier at the door."""
     carrier = await _approved_carrier_with_a_grant(actions, bridge_registry)
     home_id = linked_house.options["bridge_home_id"]
-    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
+    front = actions.door_id(FRONT)
     async with aiohttp.ClientSession() as http:
         acme = CarrierClient(http, bridge, carrier)
         accepted = await acme.announce(home_id, "PKG-3")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 import json
 import secrets
 import time
@@ -141,19 +140,8 @@ async def test_a_rogue_bridge_cannot_forge_or_replay_its_way_in(
     )
     assert approved["name"] == "Acme"
     now = dt_util.now()
-    await actions.call(
-        "create_grant",
-        {
-            "kind": "carrier",
-            "name": "Acme deliveries",
-            "doors": [FRONT],
-            "carrier": carrier.carrier_id,
-            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-            "ends": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-        },
-    )
-    front = next(d.id for d in actions.home.doors.values() if d.name == FRONT)
-    garage = next(d.id for d in actions.home.doors.values() if d.name == GARAGE)
+    await actions.grant_carrier_now(carrier.carrier_id, name="Acme deliveries")
+    front, garage = actions.door_id(FRONT), actions.door_id(GARAGE)
     path = f"/api/v1/carrier/homes/{ROGUE_HOME_ID}/doors/{front}/open"
 
     def locked() -> bool:
