@@ -52,9 +52,11 @@ from .deliveries import (
     delivery_to_stored,
 )
 from .doors import entry_doors
+from .guest_keys import GuestKeys, async_load_guest_keys
 from .home_key import HomeKey
 from .keypad import DoorCodes
 from .keypad_doors import KeypadDoors
+from .link.guest_requests import SpentChallenges
 from .pin_vault import PinVault
 from .store import KeyholderStorage, Registry
 from .visit import DoorEvent, Visit, VisitWatcher
@@ -134,11 +136,14 @@ class Home:
         # a revoke (or pause) returns, no opening decided on the old state can follow.
         self._lock = asyncio.Lock()
         self.last_visit: Visit | None = None
+        self._guest_keys: GuestKeys | None = None
+        self.spent_challenges = SpentChallenges()
 
     # ---- loading -------------------------------------------------------------------
 
     async def async_load(self) -> None:
         self._registry = await self._storage.async_load_registry()
+        self._guest_keys = await async_load_guest_keys(self.hass, self.entry.entry_id)
         await self._pins.async_load()
         await self.keypads.async_load(dt_util.utcnow())
         await self.carriers.async_load()
@@ -165,6 +170,13 @@ class Home:
     @property
     def home_id(self) -> str:
         return self.home_key.fingerprint
+
+    @property
+    def guest_keys(self) -> GuestKeys:
+        """The keys of guest links (loaded with the home)."""
+        if self._guest_keys is None:
+            raise RuntimeError("the home is not loaded")
+        return self._guest_keys
 
     @property
     def tz(self) -> ZoneInfo:
@@ -383,6 +395,27 @@ class Home:
             return await self._decide_and_act(
                 self._registry.grants.get(grant_id), request, now, context
             )
+
+    async def async_open_door_for_link(
+        self, *, grant_id: str, door_id: str, nonce: str, expires_at: datetime, context: Context
+    ) -> Decision:
+        """Decide a guest's opening whose link secret and challenge the caller has checked.
+
+        The challenge is the nonce: spent here too, and remembered across restarts.
+        """
+        async with self._lock:
+            now = dt_util.utcnow()
+            request = self._remote_request(door_id, nonce, expires_at, True, now)
+            return await self._decide_and_act(
+                self._registry.grants.get(grant_id), request, now, context
+            )
+
+    async def async_audit_guest_refusal(self, code: str, *, grant_id: str | None) -> None:
+        """A guest's page asked something the home would not answer; ``code`` says why."""
+        grant = self._registry.grants.get(grant_id) if grant_id else None
+        await self._audit(
+            "guest_request_refused", dt_util.utcnow(), None, grant=grant, refusal=code
+        )
 
     async def _open_door(
         self,
