@@ -139,7 +139,9 @@ async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         response["token"] = issued.token
         if issued.pin is not None:
             response["pin"] = issued.pin
-        if kind is GrantKind.LINK and (url := guest_link_url(home.entry, home.guest_keys, issued.grant.id)):
+        if kind is GrantKind.LINK and (
+            url := guest_link_url(home.entry, home.guest_keys, issued.grant.id)
+        ):
             response["link_url"] = url
     return response
 
