@@ -20,9 +20,11 @@ A single occurrence cannot be skipped or moved on its own, and no grant has more
 than one rule, so such requests are refused with a translated error and nothing
 changes. All-day events are refused too: access needs times.
 
-Reading is open to every user (Home Assistant checks no admin right on it), so a
-query is clipped to ``HORIZON`` either side of now: what it costs does not grow
-with the range asked for. The frontend asks a month or a week at a time.
+Reading is open to every user (Home Assistant checks no admin right on it), and
+each event costs Home Assistant real work (it validates and serializes every one),
+so what a query costs must not grow with the range asked for: it is clipped to
+``HORIZON`` either side of now, and lists at most ``MAX_QUERY`` from its start.
+The frontend asks six weeks (a month view) or less at a time.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # query holds every occurrence that overlaps it, unclipped by the query.
 _MARGIN = timedelta(days=8)
 HORIZON = timedelta(days=2 * 366)  # how far from now events are listed, either way
+MAX_QUERY = timedelta(days=93)  # the longest stretch one query lists
 _RECURRENCE_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 
 type Interval = tuple[datetime, datetime]
@@ -127,8 +130,9 @@ class GrantsCalendar(KeyholderEntity, CalendarEntity):
     ) -> list[CalendarEvent]:
         now = dt_util.utcnow()
         # Clipped before converting: the ends of ``datetime`` may have no UTC equivalent.
-        start = dt_util.as_utc(max(start_date, now - HORIZON))
-        end = dt_util.as_utc(min(end_date, now + HORIZON))
+        first = max(start_date, now - HORIZON)
+        start = dt_util.as_utc(first)
+        end = dt_util.as_utc(min(end_date, now + HORIZON, first + MAX_QUERY))
         events = [
             self._calendar_event(grant, window)
             for grant in self.home.live_grants(now)
