@@ -34,7 +34,7 @@ from .test_rogue_bridge import ROGUE_HOME_ID, RogueBridge
 
 CALENDAR = "calendar.home_grants"
 ANNOUNCE_PATH = f"/api/v1/carrier/homes/{ROGUE_HOME_ID}/deliveries"
-END_OF_TIME = "9999-12-30T00:00:00+00:00"
+END_OF_TIME = "9999-12-20T00:00:00+00:00"
 EVERY_DAY = [
     {
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
