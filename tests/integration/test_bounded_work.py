@@ -23,7 +23,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
 from simulators.carrier import Carrier
@@ -89,6 +89,7 @@ async def probe(
 ) -> TestClient:
     """An admin's client for Home Assistant's REST API, set up before any other client."""
     assert await async_setup_component(hass, "api", {})
+    assert await async_setup_component(hass, "websocket_api", {})
     return await hass_client()
 
 
@@ -305,3 +306,64 @@ async def test_the_longest_grant_allowed_costs_the_home_nothing(
     assert grant["grant_id"] == created["grant_id"]
     assert grant["status"] == "active"
     assert grant["next_window"] is not None
+
+
+async def test_calendar_edits_reaching_to_year_9999_are_refused_and_the_home_answers(
+    hass: HomeAssistant,
+    house: MockConfigEntry,
+    actions: Actions,
+    probe: TestClient,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The calendar panel's own commands, as an admin sends them: a clear refusal each."""
+    created = await actions.call(
+        "create_grant",
+        {
+            "kind": "link",
+            "name": "Cleaner",
+            "doors": [FRONT],
+            "starts": (dt_util.now() - timedelta(days=365 * 19)).isoformat(),
+            "weekly": EVERY_DAY,
+        },
+    )
+    client = await hass_ws_client(hass)
+    tomorrow = dt_util.now().replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    event = {
+        "summary": "Party",
+        "dtstart": tomorrow.isoformat(),
+        "dtend": (tomorrow + timedelta(hours=2)).isoformat(),
+    }
+    far = tomorrow.replace(year=9999)
+    far_ahead = {"dtstart": far.isoformat(), "dtend": (far + timedelta(hours=2)).isoformat()}
+    commands: list[tuple[str, dict[str, Any], str]] = [
+        ("create", {"event": {**event, "rrule": "FREQ=WEEKLY;UNTIL=99981231"}}, "ten years"),
+        ("create", {"event": {**event, "rrule": "FREQ=WEEKLY;UNTIL=99991231"}}, "not supported"),
+        ("create", {"event": {**event, **far_ahead}}, "within twenty years"),
+        (
+            "delete",
+            {
+                "uid": created["grant_id"],
+                "recurrence_id": "99991231T070000Z",
+                "recurrence_range": "THISANDFUTURE",
+            },
+            "no event at that time",
+        ),
+    ]
+
+    async def send_all() -> list[dict[str, Any]]:
+        replies = []
+        for kind, payload, _ in commands:
+            await client.send_json_auto_id(
+                {"type": f"calendar/event/{kind}", "entity_id": CALENDAR, **payload}
+            )
+            replies.append(await client.receive_json())
+        return replies
+
+    replies = await _answered_meanwhile(probe, send_all())
+
+    for reply, (kind, _, message) in zip(replies, commands, strict=True):
+        assert not reply["success"], kind
+        assert message in reply["error"]["message"], reply
+    (grant,) = (await actions.call("list_grants", {}))["grants"]
+    assert grant["grant_id"] == created["grant_id"]
+    assert grant["ends"] is None
