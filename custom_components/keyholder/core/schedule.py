@@ -24,7 +24,7 @@ for a range of any length by looking at most a year and a week into it (in
 practice the first week or two), and ``next_boundary`` looks no further either.
 Instants before ``EARLIEST`` or from ``LATEST`` on are never open: ``datetime``
 cannot hold the local dates around years 1 and 9999 in every zone, and no grant
-lives there (actions refuse starts more than ten years away).
+lives there (actions refuse starts and ends more than twenty years away).
 """
 
 from __future__ import annotations
