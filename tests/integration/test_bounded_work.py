@@ -277,6 +277,16 @@ async def test_grants_reaching_to_year_1_or_9999_are_refused_and_the_home_answer
         assert err.translation_placeholders == {"field": field}
     assert actions.home.grants == {}
 
+    # Nor can an existing grant be moved there.
+    weekly = {"kind": "link", "name": "Cleaner", "doors": [FRONT], "weekly": EVERY_DAY}
+    grant_id = (await actions.call("create_grant", weekly))["grant_id"]
+    for change in ({"ends": END_OF_TIME}, {"starts": "0001-01-01T00:00:00+00:00"}):
+        with pytest.raises(ServiceValidationError) as err:
+            await actions.call("update_grant", {"grant_id": grant_id, **change})
+        assert err.value.translation_key == "too_far"
+    (grant,) = (await actions.call("list_grants", {}))["grants"]
+    assert grant["ends"] is None
+
 
 async def test_the_longest_grant_allowed_costs_the_home_nothing(
     hass: HomeAssistant,
