@@ -24,6 +24,10 @@ MAX_WINDOWS = 28
 MAX_TEXT = 512
 MAX_USES = 10_000
 MAX_VISIT_MINUTES = 240  # as a door's longest visit
+MAX_SPAN = timedelta(days=3660)  # a grant's longest life: ten years
+# How far from now a start or an end may lie: well past the longest grant, and far
+# from the ends of ``datetime``, where the home's local dates cannot be computed.
+MAX_REACH = 2 * MAX_SPAN
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
@@ -86,7 +90,18 @@ def moment(data: Mapping[str, Any], key: str, tz: ZoneInfo) -> datetime | None:
         raise invalid("invalid_datetime", field=key)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return dt_util.as_utc(parsed)
+    return within_reach(parsed, key)
+
+
+def within_reach(value: datetime, field: str) -> datetime:
+    """An aware moment no more than twenty years from now, in UTC; refused otherwise.
+
+    Checked before converting: a moment in year 1 or 9999 may not even have a UTC
+    equivalent, and none is a grant's start or end anyway.
+    """
+    if abs(value - dt_util.utcnow()) > MAX_REACH:
+        raise invalid("too_far", field=field)
+    return dt_util.as_utc(value)
 
 
 def string_list(data: Mapping[str, Any], key: str) -> list[str]:
@@ -156,6 +171,6 @@ def schedule(
         raise invalid("end_before_start")
     if not weekly and ends is None:
         raise invalid("end_required")
-    if ends is not None and ends - valid_from > timedelta(days=3660):
+    if ends is not None and ends - valid_from > MAX_SPAN:
         raise invalid("too_long")
     return Schedule(valid_from=valid_from, valid_until=ends, weekly=weekly)

@@ -34,7 +34,7 @@ from homeassistant.core import Context
 from homeassistant.util import dt as dt_util
 
 from ..const import CONF_BRIDGE_HOME_ID
-from ..deliveries import Delivery
+from ..deliveries import MAX_WINDOW, Delivery
 from . import guest_requests
 from .carrier_request import MAX_SKEW_SECONDS, CarrierRequest
 
@@ -130,6 +130,18 @@ async def _announce(home: Home, body: dict[str, Any]) -> Answer:
     window = _window(request.json_body())
     if not isinstance(delivery_id, str) or not 0 < len(delivery_id) <= 64 or window is None:
         return _refused(400, "invalid_request", "not a delivery announcement")
+    reference, start, end = window
+    if end - start > MAX_WINDOW:  # refused before any work that grows with the window
+        await home.async_refuse_for_delivery(
+            carrier_id=request.carrier_id,
+            door_id="",
+            delivery_id=delivery_id,
+            code="window_too_long",
+            context=Context(),
+        )
+        return _refused(
+            400, "invalid_request", f"a delivery window may last at most {MAX_WINDOW.days} days"
+        )
     approved = home.carriers.get(request.carrier_id)
     bridge_home_id = _bridge_home_id(home)
     signed = (
@@ -138,7 +150,6 @@ async def _announce(home: Home, body: dict[str, Any]) -> Answer:
         and request.announces_to(bridge_home_id)
         and request.signed_by(approved.public_key)
     )
-    reference, start, end = window
     refusal = await home.async_announce_delivery(
         Delivery(delivery_id, request.carrier_id, reference, start, end),
         nonce=request.nonce,
