@@ -53,9 +53,7 @@ routes = web.RouteTableDef()
 @routes.get("/g/{home_id}")
 async def guest_page(request: web.Request) -> web.Response:
     """The same page for every link: what it shows comes from the home, sealed."""
-    return web.Response(
-        text=_PAGE, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
-    )
+    return web.Response(text=_PAGE, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
 
 
 @routes.get("/static/guest.js")
@@ -126,7 +124,5 @@ async def _relay(request: web.Request, kind: str, body: dict[str, Any]) -> web.R
         limiter.failed(client)
         error = answer.body.get("error")
         code = error.get("code") if isinstance(error, dict) else None
-        return error_response(
-            answer.status, str(code or "refused"), "the home refused the request"
-        )
+        return error_response(answer.status, str(code or "refused"), "the home refused the request")
     return error_response(502, "home_error", "the home could not answer")

@@ -116,7 +116,9 @@ class Guest:
             return sealed.open(data)
 
     async def describe(self) -> dict[str, Any]:
-        answer: dict[str, Any] = await self.send(self.seal(await self.challenge(), {"op": "describe"}))
+        answer: dict[str, Any] = await self.send(
+            self.seal(await self.challenge(), {"op": "describe"})
+        )
         return answer
 
     async def open(self, door_id: str) -> dict[str, Any]:

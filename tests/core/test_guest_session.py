@@ -131,9 +131,15 @@ def _relayed(**changes: object) -> dict[str, object]:
         _relayed(iv=VECTOR["sealed_request"]["iv"] + "A"),  # not the canonical spelling
     ],
     ids=[
-        "empty", "not a string", "too long", "not base64url", "short iv", "short key",
-        "no room for a tag", "not canonical",
-    ],  # fmt: skip
+        "empty",
+        "not a string",
+        "too long",
+        "not base64url",
+        "short iv",
+        "short key",
+        "no room for a tag",
+        "not canonical",
+    ],
 )
 def test_a_malformed_envelope_is_refused(body: dict[str, object]) -> None:
     with pytest.raises(gs.GuestSessionError) as refused:
@@ -149,7 +155,9 @@ def _refusal(sealed: gs.SealedRequest) -> str:
 
 def test_a_page_key_that_is_not_on_the_curve_is_refused() -> None:
     sealed = gs.SealedRequest.from_relay(VECTOR["sealed_request"])
-    off_curve = gs.SealedRequest(sealed.challenge, b"\x04" + bytes(64), sealed.iv, sealed.ciphertext)
+    off_curve = gs.SealedRequest(
+        sealed.challenge, b"\x04" + bytes(64), sealed.iv, sealed.ciphertext
+    )
     assert _refusal(off_curve) == "bad_envelope"
 
 
@@ -177,9 +185,16 @@ def test_a_request_sealed_for_another_home_or_challenge_does_not_open() -> None:
         b'{"grant": "ab", "secret": "A", "op": "describe"}',
     ],
     ids=[
-        "not utf-8", "not json", "not an object", "bad grant id", "secret not text",
-        "unknown operation", "open without a door", "empty door", "secret not base64url",
-    ],  # fmt: skip
+        "not utf-8",
+        "not json",
+        "not an object",
+        "bad grant id",
+        "secret not text",
+        "unknown operation",
+        "open without a door",
+        "empty door",
+        "secret not base64url",
+    ],
 )
 def test_a_sealed_request_that_is_not_a_guest_request_is_refused(plaintext: bytes) -> None:
     assert _refusal(_sealed(plaintext)) == "bad_envelope"

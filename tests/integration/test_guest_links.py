@@ -80,7 +80,9 @@ async def test_a_guest_link_opens_inside_its_window_and_not_outside_or_after_rev
     later = await _link_grant(actions, "Plumber", timedelta(hours=2), timedelta(hours=3))
     now = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
     page, _, fragment = now["link_url"].partition("#")
-    assert page == f"{linked_house.options['bridge_url']}/g/{linked_house.options['bridge_home_id']}"
+    assert (
+        page == f"{linked_house.options['bridge_url']}/g/{linked_house.options['bridge_home_id']}"
+    )
     assert fragment.startswith(f"1.{now['grant_id']}.")
 
     async with aiohttp.ClientSession() as http:
@@ -157,9 +159,7 @@ async def test_guessed_links_are_refused_and_the_guesser_is_locked_out(
         guesses = [
             Guest(http, f"{page}#1.{grant_id}.{wrong_secret}.{key}").describe(),
             Guest(http, f"{page}#1.{'0' * 16}.{secret}.{key}").describe(),  # another grant
-            Guest(http, f"{page}#1.{grant_id}.{wrong_secret}.{key}").open(
-                actions.door_id(FRONT)
-            ),
+            Guest(http, f"{page}#1.{grant_id}.{wrong_secret}.{key}").open(actions.door_id(FRONT)),
             Guest(http, f"{bridge.url}/g/home-unknown#{fragment}").describe(),
         ]
         for guess in guesses:

@@ -61,9 +61,9 @@ async def test_a_guest_opens_the_door_from_the_page_in_a_browser(
     await until(lambda: hass.states.get("lock.front").state == "unlocked", "the lock")  # type: ignore[union-attr]
 
 
-VECTOR = json.loads(
-    (Path(__file__).parents[2] / "docs" / "protocol" / "vectors.json").read_text()
-)["guest_session"]
+VECTOR = json.loads((Path(__file__).parents[2] / "docs" / "protocol" / "vectors.json").read_text())[
+    "guest_session"
+]
 _SEAL_THE_VECTOR = """(async () => {
   const v = %s;
   const g = window.KeyholderGuest;

@@ -116,7 +116,9 @@ async def test_a_rogue_bridge_with_a_recorded_guest_session_opens_nothing(
     assert _locked(hass)
 
     home = house.runtime_data.home
-    refusals = [r["data"]["refusal"] for r in home.audit.records if r["kind"] == "guest_request_refused"]
+    refusals = [
+        r["data"]["refusal"] for r in home.audit.records if r["kind"] == "guest_request_refused"
+    ]
     assert refusals == ["replayed", "bad_envelope", "bad_challenge"]
     opened = [r for r in home.audit.records if r["kind"] == "door_granted"]
     assert len(opened) == 1
