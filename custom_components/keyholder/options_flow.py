@@ -4,8 +4,10 @@ Approving a carrier is two steps. First the homeowner picks the carrier from the
 directory the linked bridge publishes and may paste the key the carrier handed
 them, which must then match the directory's: a bridge cannot slip in a key of its
 own. Then the policy: which doors, on which days and hours, whether the camera
-must be live, and the longest visit. The approval trusts the key; the policy
-becomes a carrier grant, shown on the calendar and revoked like any other grant.
+must be live, the longest visit, and whether only deliveries the carrier announced
+(and the homeowner did not decline) may open (on by default). The approval trusts
+the key; the policy becomes a carrier grant, shown on the calendar and revoked like
+any other grant.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ CONF_START = "start"
 CONF_END = "end"
 CONF_CAMERA_REQUIRED = "camera_required"
 CONF_MAX_VISIT = "max_visit"
+CONF_ANNOUNCED_ONLY = "announced_only"
 DELIVERY_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]  # offered first: when parcels come
 
 
@@ -223,6 +226,7 @@ class KeyholderOptionsFlow(OptionsFlow):
                 vol.Required(CONF_START, default="08:00:00"): selector.TimeSelector(),
                 vol.Required(CONF_END, default="20:00:00"): selector.TimeSelector(),
                 vol.Required(CONF_CAMERA_REQUIRED, default=False): selector.BooleanSelector(),
+                vol.Required(CONF_ANNOUNCED_ONLY, default=True): selector.BooleanSelector(),
                 vol.Required(CONF_MAX_VISIT, default=DEFAULT_MAX_VISIT): selector.NumberSelector(
                     selector.NumberSelectorConfig(
                         min=MAX_VISIT_RANGE[0],
@@ -281,4 +285,5 @@ class KeyholderOptionsFlow(OptionsFlow):
             camera_required=camera_required,
             carrier_id=carrier.id,
             max_visit=max_visit,
+            announced_only=bool(user_input.get(CONF_ANNOUNCED_ONLY, True)),
         )

@@ -38,11 +38,11 @@ _ANY = vol.Schema({vol.Optional(ATTR_ENTRY): str}, extra=vol.ALLOW_EXTRA)
 
 CREATE_FIELDS = {
     ATTR_ENTRY, "kind", "name", "doors", "starts", "ends", "weekly", "uses",
-    "camera_required", "carrier", "max_visit",
+    "camera_required", "carrier", "max_visit", "announced_only",
 }  # fmt: skip
 UPDATE_FIELDS = {
     ATTR_ENTRY, "grant_id", "name", "doors", "starts", "ends", "weekly", "uses",
-    "camera_required", "max_visit",
+    "camera_required", "max_visit", "announced_only",
 }  # fmt: skip
 
 
@@ -102,7 +102,7 @@ def grant_summary(home: Home, grant: Grant, now: datetime) -> dict[str, Any]:
         "camera_required": grant.camera_required,
         "max_visit": _whole_minutes(grant.max_visit),
         "next_window": upcoming[0][0].isoformat() if upcoming else None,
-    }
+    } | ({"announced_only": grant.announced_only} if grant.kind is GrantKind.CARRIER else {})
 
 
 async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -118,6 +118,8 @@ async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     carrier = parse.optional_text(data, "carrier", max_length=64)
     if (kind is GrantKind.CARRIER) != (carrier is not None):
         raise parse.invalid("carrier_mismatch")
+    if "announced_only" in data and kind is not GrantKind.CARRIER:
+        raise parse.invalid("announced_only_not_carrier")
     draft = GrantDraft(
         kind=kind,
         name=parse.text(data, "name"),
@@ -132,6 +134,9 @@ async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         camera_required=parse.boolean(data, "camera_required"),
         carrier_id=carrier,
         max_visit=parse.minutes(data, "max_visit"),
+        # Deny by default: a carrier opens only for an announced, accepted delivery unless
+        # the homeowner says otherwise.
+        announced_only=parse.boolean(data, "announced_only", default=True),
     )
     issued = await home.async_create_grant(draft, context=call.context)
     response: dict[str, Any] = {"grant_id": issued.grant.id}
@@ -167,6 +172,10 @@ async def _update_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         changes["camera_required"] = parse.boolean(data, "camera_required")
     if "max_visit" in data:  # null: back to the door's longest visit
         changes["max_visit"] = parse.minutes(data, "max_visit")
+    if "announced_only" in data:
+        if grant.kind is not GrantKind.CARRIER:
+            raise parse.invalid("announced_only_not_carrier")
+        changes["announced_only"] = parse.boolean(data, "announced_only")
     if not changes:
         raise parse.invalid("nothing_to_update")
     updated = await home.async_update_grant(grant.id, changes, context=call.context)
