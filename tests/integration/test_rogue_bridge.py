@@ -140,7 +140,10 @@ async def test_a_rogue_bridge_cannot_forge_or_replay_its_way_in(
     )
     assert approved["name"] == "Acme"
     now = dt_util.now()
-    await actions.grant_carrier_now(carrier.carrier_id, name="Acme deliveries")
+    # Standing permission (no announcement needed): this test is about signatures.
+    await actions.grant_carrier_now(
+        carrier.carrier_id, name="Acme deliveries", announced_only=False
+    )
     front, garage = actions.door_id(FRONT), actions.door_id(GARAGE)
     path = f"/api/v1/carrier/homes/{ROGUE_HOME_ID}/doors/{front}/open"
 
