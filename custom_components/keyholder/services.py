@@ -3,6 +3,11 @@
 Every action is for admins (as Home Assistant's own admin services are); the
 calls automations make carry no user and are allowed. A keypad grant's PIN and a
 grant's token appear only in the response to an admin user, and nowhere else.
+
+The caller's mistakes raise ``action_input.InvalidInputError`` (a translated
+``ServiceValidationError`` that is also a ``vol.Invalid``, so the REST API answers
+400 rather than 500); failures that are not the caller's (a bridge that cannot be
+reached, a lock that did not open) raise ``HomeAssistantError``.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.util import dt as dt_util
 
 from . import action_input as parse
 from .const import CONF_BRIDGE_URL, DOMAIN
+from .core.decision import Reason
 from .core.models import Grant, GrantKind
 from .core.schedule import occurrences
 from .core.status import grant_status
@@ -64,7 +70,7 @@ def _home(hass: HomeAssistant, call: ServiceCall) -> Home:
     if entry_id is not None:
         entries = [e for e in entries if e.entry_id == entry_id]
     if len(entries) != 1 or entries[0].state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+        raise parse.invalid("not_loaded")
     return entries[0].runtime_data.home
 
 
@@ -218,12 +224,14 @@ async def _open_door(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     decision = await home.async_open_door_as_admin(
         grant_id=grant_id, door_id=door_id, context=call.context
     )
-    if not decision.allowed:
-        raise ServiceValidationError(
+    if decision.reason is Reason.DOOR_UNAVAILABLE:  # the lock failed: not the caller's doing
+        raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="access_refused",
             translation_placeholders={"reason": decision.reason.value},
         )
+    if not decision.allowed:
+        raise parse.invalid("access_refused", reason=decision.reason.value)
     return {"allowed": True, "reason": decision.reason.value}
 
 
@@ -245,6 +253,8 @@ async def _approve_carrier(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
         wanted = decode_public_key(expected) if expected is not None else None
         carrier = await async_lookup_carrier(hass, bridge_url, carrier_id)
     except DirectoryError as err:
+        if err.code == "bridge_unreachable":  # not the caller's mistake
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key=err.code) from err
         raise parse.invalid(err.code) from err
     if wanted is not None and wanted != carrier.public_key:
         raise parse.invalid("carrier_key_mismatch")
