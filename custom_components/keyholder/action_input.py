@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .core.models import MAX_NAME_LENGTH, MINUTES_PER_DAY, Schedule, WeeklyWindow
+from .core.names import code_point, refused_character
 from .validation import vol
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -61,6 +62,8 @@ def text(data: Mapping[str, Any], key: str, *, max_length: int = MAX_NAME_LENGTH
     value = value.strip()
     if len(value) > max_length:
         raise invalid("text_too_long", field=key, max=str(max_length))
+    if (char := refused_character(value)) is not None:  # see core.names
+        raise invalid("name_character", field=key, character=code_point(char))
     return value
 
 

@@ -25,6 +25,7 @@ from . import action_input as parse
 from .carriers import Carrier
 from .const import CONF_BRIDGE_HOME_ID, CONF_BRIDGE_URL, CONF_ENROLMENT_CODE
 from .core.models import MAX_NAME_LENGTH, GrantKind, Schedule, WeeklyWindow
+from .core.names import refused_character
 from .data import KeyholderConfigEntry
 from .doors import DEFAULT_MAX_VISIT, MAX_VISIT_RANGE
 from .home import GrantDraft, Home
@@ -42,6 +43,15 @@ CONF_CAMERA_REQUIRED = "camera_required"
 CONF_MAX_VISIT = "max_visit"
 CONF_ANNOUNCED_ONLY = "announced_only"
 DELIVERY_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]  # offered first: when parcels come
+
+
+def shown_name(name: str) -> str:
+    """A carrier's name as the form may show it: a refused character as U+FFFD.
+
+    The directory comes from the bridge, so its names are not the homeowner's; one
+    holding a direction override could dress itself up as another carrier.
+    """
+    return "".join("\ufffd" if refused_character(c) else c for c in name)
 
 
 def caller_context() -> Context:
@@ -156,6 +166,8 @@ class KeyholderOptionsFlow(OptionsFlow):
             expected = str(user_input.get(CONF_PUBLIC_KEY) or "").strip()
             if chosen is None:
                 errors[CONF_CARRIER_ID] = "unknown_carrier"
+            elif refused_character(chosen.name) is not None:  # see core.names
+                errors[CONF_CARRIER_ID] = "carrier_name_refused"
             elif expected:
                 try:
                     if decode_public_key(expected) != chosen.public_key:
@@ -166,7 +178,9 @@ class KeyholderOptionsFlow(OptionsFlow):
                 self._carrier = chosen
                 return await self.async_step_carrier_policy()
         options = [
-            selector.SelectOptionDict(value=c.id, label=f"{c.name} (key {c.fingerprint})")
+            selector.SelectOptionDict(
+                value=c.id, label=f"{shown_name(c.name)} (key {c.fingerprint})"
+            )
             for c in self._directory
         ]
         schema = vol.Schema(

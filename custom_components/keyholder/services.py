@@ -30,6 +30,7 @@ from . import action_input as parse
 from .const import CONF_BRIDGE_URL, DOMAIN
 from .core.decision import Reason
 from .core.models import Grant, GrantKind
+from .core.names import code_point, refused_character
 from .core.schedule import occurrences
 from .core.status import grant_status
 from .data import KeyholderConfigEntry
@@ -258,6 +259,8 @@ async def _approve_carrier(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
         raise parse.invalid(err.code) from err
     if wanted is not None and wanted != carrier.public_key:
         raise parse.invalid("carrier_key_mismatch")
+    if (char := refused_character(carrier.name)) is not None:  # the bridge's, not ours
+        raise parse.invalid("carrier_name_refused", character=code_point(char))
     await home.async_approve_carrier(carrier, context=call.context)
     return {"carrier_id": carrier_id, "name": carrier.name, "key_fingerprint": carrier.fingerprint}
 

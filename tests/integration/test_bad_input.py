@@ -44,6 +44,11 @@ CREATE_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("oversized name", {"name": "x" * 65}, "text_too_long"),
     ("blank name", {"name": "   "}, "invalid_text"),
     ("name of wrong type", {"name": 42}, "invalid_text"),
+    ("name with a right-to-left override", {"name": "Clean\u202ereg"}, "name_character"),
+    ("name with an isolate", {"name": "Dog \u2067walker\u2069"}, "name_character"),
+    ("name with NUL", {"name": "Guest\x00"}, "name_character"),
+    ("name with a line break", {"name": "Guest\nAdmin"}, "name_character"),
+    ("name with an escape sequence", {"name": "Guest\x1b[31m"}, "name_character"),
     ("unknown kind", {"kind": "master"}, "invalid_kind"),
     ("uses zero", {"uses": 0}, "invalid_count"),
     ("uses of wrong type", {"uses": "once"}, "invalid_count"),
@@ -51,6 +56,7 @@ CREATE_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("camera flag of wrong type", {"camera_required": "yes"}, "invalid_boolean"),
     ("carrier on a link grant", {"carrier": "acme"}, "carrier_mismatch"),
     ("carrier grant without carrier", {"kind": "carrier"}, "carrier_mismatch"),
+    ("announced_only on a link grant", {"announced_only": False}, "announced_only_not_carrier"),
     ("unknown field", {"pin": "482915"}, "unknown_field"),
     ("ten years and more", {"ends": "2037-01-01 00:00"}, "too_long"),
 ]  # fmt: skip
@@ -88,6 +94,8 @@ UPDATE_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("end before start", {"ends": "2026-11-30 10:00"}, "end_before_start"),
     ("unknown door", {"doors": ["Cellar"]}, "unknown_door"),
     ("oversized name", {"name": "y" * 200}, "text_too_long"),
+    ("name with an override", {"name": "Guest\u202d"}, "name_character"),
+    ("announced_only on a link grant", {"announced_only": True}, "announced_only_not_carrier"),
     ("wrong type", {"uses": [1]}, "invalid_count"),
     ("unknown field", {"kind": "keypad"}, "unknown_field"),
 ]  # fmt: skip
