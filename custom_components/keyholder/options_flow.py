@@ -282,15 +282,9 @@ class KeyholderOptionsFlow(OptionsFlow):
             try:
                 weekly = parse.weekly_windows({"weekly": [window]}, "weekly")
             except ServiceValidationError as err:
-                field = (err.translation_placeholders or {}).get("field", "")
-                if err.translation_key == "invalid_time":  # say which of the two it is
-                    errors[CONF_END if field.endswith(".end") else CONF_START] = "invalid_time"
-                else:
-                    errors["base"] = (
-                        "empty_window"
-                        if err.translation_key == "empty_window"
-                        else "invalid_window"
-                    )
+                errors["base"] = (
+                    "empty_window" if err.translation_key == "empty_window" else "invalid_window"
+                )
         try:
             max_visit = parse.minutes(user_input, CONF_MAX_VISIT)
         except ServiceValidationError:

@@ -121,6 +121,9 @@ async def test_the_homeowner_picks_a_carrier_from_the_directory_and_sets_its_pol
     # Beyond the selector's range: Home Assistant refuses it before the flow sees it.
     too_long = await flow.submit(_policy(doors=[front], max_visit=500), status=400)
     assert set(too_long["errors"]) == {"max_visit"}
+    for field, malformed in [("start", "25:00:00"), ("end", "23:75:00"), ("start", "noon")]:
+        refused = await flow.submit(_policy(doors=[front], **{field: malformed}), status=400)
+        assert set(refused["errors"]) == {field}
     assert home.carriers.get(acme.carrier_id) is None
     assert not [g for g in home.grants.values() if g.kind is GrantKind.CARRIER]
 
