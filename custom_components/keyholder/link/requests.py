@@ -19,10 +19,11 @@ Kinds
   window in the signed body); accepted, or declined with a reason.
 - ``carrier.open`` ``{carrier_id, method, path, body, timestamp, nonce,
   signature}``: a carrier's request exactly as the carrier signed it (the body may
-  name a ``delivery_id``: a declined or unknown delivery opens nothing). The home
-  checks the signature with the key its owner approved (``carriers.py``), takes
-  the door from the signed path, and decides under the carrier's grant; a
-  request the bridge forged, altered or replayed is refused here.
+  name a ``delivery_id``). The home checks the signature with the key its owner
+  approved (``carriers.py``), takes the door from the signed path, and decides
+  under the carrier's grant and deliveries (a declined or unknown delivery opens
+  nothing; see ``core.decision.delivery_refusal``); a request the bridge forged,
+  altered or replayed is refused here.
 """
 
 from __future__ import annotations
@@ -90,34 +91,19 @@ async def _carrier_open(home: Home, body: dict[str, Any]) -> Answer:
     door_id = request.door(bridge_home_id) if bridge_home_id else None
     signed = approved is not None and door_id is not None and request.signed_by(approved.public_key)
     named = request.json_body().get("delivery_id")
-    if signed and door_id is not None and named is not None:
-        delivery = home.deliveries.get(str(named))
-        code = None
-        if delivery is None or delivery.carrier_id != request.carrier_id:
-            code = "unknown_delivery"
-        elif delivery.declined:
-            code = "delivery_declined"
-        if code is not None:
-            await home.async_refuse_for_delivery(
-                carrier_id=request.carrier_id,
-                door_id=door_id,
-                delivery_id=str(named),
-                code=code,
-                context=Context(),
-            )
-            return _refused(403, code, "this delivery opens nothing")
     decision = await home.async_open_door_for_carrier(
         carrier_id=request.carrier_id,
         door_id=door_id or "",
         nonce=request.nonce,
         expires_at=_expiry(home, request.timestamp),
         signature_valid=signed,
+        # Any value the signed body names is a delivery id: one that is no string names
+        # no delivery of the home's, so it is refused as unknown rather than ignored.
+        delivery_id=None if named is None else str(named)[:128],
         context=Context(),
     )
     if not decision.allowed:
         return _refused(403, decision.reason.value, "the home refused the request")
-    if named is not None and door_id is not None:
-        await home.async_delivery_opened(str(named), door_id)
     return 200, {"allowed": True, "reason": decision.reason.value}
 
 
