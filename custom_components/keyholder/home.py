@@ -427,6 +427,25 @@ class Home:
                 self._registry.grants.get(grant_id), request, now, context
             )
 
+    async def async_audit_request_refusal(
+        self,
+        request_kind: str,
+        code: str,
+        *,
+        carrier_id: str | None = None,
+        delivery_id: str | None = None,
+    ) -> None:
+        """A request relayed by the bridge refused before any decision: malformed, unknown."""
+        await self._audit(
+            "request_refused",
+            dt_util.utcnow(),
+            None,
+            request=request_kind,
+            refusal=code,
+            carrier_id=carrier_id,
+            delivery_id=delivery_id,
+        )
+
     async def async_audit_guest_refusal(self, code: str, *, grant_id: str | None) -> None:
         """A guest's page asked something the home would not answer; ``code`` says why."""
         grant = self._registry.grants.get(grant_id) if grant_id else None

@@ -165,8 +165,9 @@ async def test_an_announce_until_year_9999_is_refused_at_once_and_audited(
     assert answer["error"]["code"] == "invalid_request"
     assert "31 days" in answer["error"]["message"]
     assert actions.home.deliveries.get("d-endless") is None
-    (refused,) = [r for r in actions.home.audit.records if r["kind"] == "delivery_refused"]
+    (refused,) = [r for r in actions.home.audit.records if r["kind"] == "request_refused"]
     assert refused["data"] == {
+        "request": "delivery.announce",
         "carrier_id": carrier.carrier_id,
         "delivery_id": "d-endless",
         "refusal": "window_too_long",

@@ -63,6 +63,6 @@ async def test_an_announce_until_year_9999_through_the_bridge_is_declined_at_onc
     else:  # or relay it, and the home declines it as invalid
         assert status == 201
         assert (answer["status"], answer["reason"]) == ("declined", "invalid_request")
-        refused = [r for r in actions.home.audit.records if r["kind"] == "delivery_refused"]
+        refused = [r for r in actions.home.audit.records if r["kind"] == "request_refused"]
         assert [r["data"]["refusal"] for r in refused] == ["window_too_long"]
     assert actions.home.deliveries.all() == []

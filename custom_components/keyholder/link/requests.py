@@ -61,6 +61,7 @@ async def async_handle(home: Home, kind: str, body: dict[str, Any]) -> Answer:
         return await _carrier_open(home, body)
     if kind == "delivery.announce":
         return await _announce(home, body)
+    await home.async_audit_request_refusal(kind[:64], "unknown_request_kind")
     return _refused(400, "unknown_request_kind", "this home does not serve that request")
 
 
@@ -85,6 +86,7 @@ async def _carrier_open(home: Home, body: dict[str, Any]) -> Answer:
     try:
         request = CarrierRequest.from_relay(body)
     except ValueError:
+        await home.async_audit_request_refusal("carrier.open", "invalid_request")
         return _refused(400, "invalid_request", "not a carrier request")
     approved = home.carriers.get(request.carrier_id)
     bridge_home_id = _bridge_home_id(home)
@@ -112,18 +114,21 @@ async def _announce(home: Home, body: dict[str, Any]) -> Answer:
     try:
         request = CarrierRequest.from_relay(body)
     except ValueError:
+        await home.async_audit_request_refusal("delivery.announce", "invalid_request")
         return _refused(400, "invalid_request", "not a delivery announcement")
     window = _window(request.json_body())
     if not isinstance(delivery_id, str) or not 0 < len(delivery_id) <= 64 or window is None:
+        await home.async_audit_request_refusal(
+            "delivery.announce", "invalid_request", carrier_id=request.carrier_id
+        )
         return _refused(400, "invalid_request", "not a delivery announcement")
     reference, start, end = window
     if end - start > MAX_WINDOW:  # refused before any work that grows with the window
-        await home.async_refuse_for_delivery(
+        await home.async_audit_request_refusal(
+            "delivery.announce",
+            "window_too_long",
             carrier_id=request.carrier_id,
-            door_id="",
             delivery_id=delivery_id,
-            code="window_too_long",
-            context=Context(),
         )
         return _refused(
             400, "invalid_request", f"a delivery window may last at most {MAX_WINDOW.days} days"
