@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 import logging
 import random
 import re
@@ -84,12 +84,14 @@ def _log_fault(what: str, err: BaseException) -> None:
     _LOGGER.error("%s (%s)\n%s", what, type(err).__name__, _where(err))
 
 
-def _socket_error_code(error: object) -> str:
-    """The refusal code for a frame aiohttp itself would not read (and closed on)."""
-    close_code = getattr(error, "code", None)
-    if close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+def _socket_error_code(error: object) -> str | None:
+    """The refusal code for a frame aiohttp itself would not read (it closes the socket);
+    None for a broken connection, which is no frame to refuse."""
+    if not isinstance(error, aiohttp.WebSocketError):
+        return None
+    if error.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
         return "too_large"
-    if close_code == aiohttp.WSCloseCode.INVALID_TEXT:
+    if error.code == aiohttp.WSCloseCode.INVALID_TEXT:
         return "invalid_utf8"
     return "malformed"
 
@@ -122,7 +124,7 @@ class BridgeLink:
         self._sign = sign
         self._handle = handle
         self._on_change = on_change
-        self._refusals = RefusalAudit(audit)
+        self._refusals = RefusalAudit(audit, self._spawn)
         self._rng = random.Random()  # noqa: S311 - jitter, not a secret
         self._task: asyncio.Task[None] | None = None
         self._requests: set[asyncio.Task[None]] = set()
@@ -131,6 +133,7 @@ class BridgeLink:
         # Reports made while the link is down, sent once it is up again (oldest dropped).
         self._outbox: deque[str] = deque(maxlen=OUTBOX_SIZE)
         self._warned_down = False
+        self._fault_logged = False
         self.connected = False
         self.refused: str | None = None  # the bridge's refusal code, while it refuses
 
@@ -172,8 +175,11 @@ class BridgeLink:
                     self._link_failed(failures, err)
                 except Exception as err:  # noqa: BLE001 - the supervisor: nothing ends the link
                     failures += 1
-                    _log_fault("The bridge link failed unexpectedly; it reconnects", err)
+                    if not self._fault_logged:  # once until it is up again: no log flood
+                        self._fault_logged = True
+                        _log_fault("The bridge link failed unexpectedly; it reconnects", err)
                     await self._refusals.refused("link_failed")
+                    self._link_failed(failures, err)
                 self._set_connected(False)
                 await asyncio.sleep(reconnect_delay(failures, self._rng))
         finally:
@@ -181,7 +187,7 @@ class BridgeLink:
 
     def _link_failed(self, failures: int, err: BaseException) -> None:
         """Log once when the link becomes unavailable (after a few tries), not every retry."""
-        if failures == WARN_AFTER_FAILURES:
+        if failures >= WARN_AFTER_FAILURES and not self._warned_down:
             self._warned_down = True
             _LOGGER.warning(
                 "The bridge cannot be reached (%s); Keyholder keeps trying", type(err).__name__
@@ -196,11 +202,13 @@ class BridgeLink:
         ) as socket:
             await self._sign_in(socket)
             self.refused = None
+            self._fault_logged = False
             self._set_connected(True)
             if self._warned_down:
                 self._warned_down = False
-                _LOGGER.warning("The bridge can be reached again")
-            _LOGGER.info("Connected to the bridge")
+                _LOGGER.info("The bridge can be reached again; connected")
+            else:
+                _LOGGER.info("Connected to the bridge")
             self._socket = socket
             try:
                 while self._outbox:
@@ -227,9 +235,16 @@ class BridgeLink:
             except (aiohttp.ClientError, ConnectionError):
                 self._outbox.append(frame)
 
-        task = self._hass.async_create_background_task(send(), "keyholder bridge report")
+        self._spawn(send(), "keyholder bridge report")
+
+    def _spawn(
+        self, job: Coroutine[Any, Any, None], name: str = "keyholder bridge link"
+    ) -> asyncio.Task[None]:
+        """A task of the link's own, which ``stop`` cancels."""
+        task = self._hass.async_create_background_task(job, name)
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
+        return task
 
     async def _sign_in(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         async with asyncio.timeout(HANDSHAKE_TIMEOUT):
@@ -260,8 +275,8 @@ class BridgeLink:
                 raise await self._bad_sign_in(err.code, str(err)) from None
         if frame.type is aiohttp.WSMsgType.BINARY:
             raise await self._bad_sign_in("malformed", "a message is one text frame")
-        if frame.type is aiohttp.WSMsgType.ERROR:
-            raise await self._bad_sign_in(_socket_error_code(frame.data), "unreadable frame")
+        if frame.type is aiohttp.WSMsgType.ERROR and (code := _socket_error_code(frame.data)):
+            raise await self._bad_sign_in(code, "unreadable frame")
         raise ConnectionError("the bridge closed the link during sign-in")
 
     async def _bad_sign_in(self, code: str, message: str) -> WireError:
@@ -278,9 +293,9 @@ class BridgeLink:
                 await self._on_frame(socket, frame.data)
             elif frame.type is aiohttp.WSMsgType.BINARY:
                 await self._refuse(socket, "malformed", "a message is one text frame")
-            elif frame.type is aiohttp.WSMsgType.ERROR:
+            elif frame.type is aiohttp.WSMsgType.ERROR and (code := _socket_error_code(frame.data)):
                 # aiohttp would not read it and is closing the socket: audit, then reconnect.
-                await self._refusals.refused(_socket_error_code(frame.data))
+                await self._refusals.refused(code)
         except (aiohttp.ClientError, ConnectionError):
             raise  # the socket is gone: the supervisor reconnects
         except Exception as err:  # noqa: BLE001 - a frame must never end the link

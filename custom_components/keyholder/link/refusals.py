@@ -14,16 +14,17 @@ whatever the sender chose to write, and the audit log is read by the homeowner.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 import logging
 import time
-from typing import Final
+from typing import Any, Final
 
 _LOGGER = logging.getLogger(__name__)
 AUDIT_KIND: Final = "link_frame_refused"
 WINDOW_SECONDS: Final = 60.0
 
 type Audit = Callable[[str, Mapping[str, str | int]], Awaitable[object]]
+type Spawn = Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
 
 
 class RefusalAudit:
@@ -32,11 +33,13 @@ class RefusalAudit:
     def __init__(
         self,
         audit: Audit,
+        spawn: Spawn,
         *,
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._audit = audit
+        self._spawn = spawn  # a task the owner cancels when it stops
         self._window = window
         self._clock = clock
         self._recorded_at: dict[str, float] = {}  # when each code was last written
@@ -56,13 +59,14 @@ class RefusalAudit:
             return
         self._waiting[code] = self._waiting.get(code, 0) + 1
         if code not in self._flushes:
-            task = asyncio.get_running_loop().create_task(
-                self._flush_later(code, last + self._window - now)
-            )
-            self._flushes[code] = task
+            self._flushes[code] = self._spawn(self._flush_later(code, last + self._window - now))
 
     async def flush(self) -> None:
-        """Write every count still waiting (the link is stopping): none is lost."""
+        """Write every count still waiting (the link is stopping): none is lost.
+
+        A flush still waiting for its window is cancelled first; one already writing has
+        taken its count and finishes on its own.
+        """
         for task in self._flushes.values():
             task.cancel()
         self._flushes.clear()
