@@ -33,7 +33,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from bridge import protocol as bridge_protocol
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
 from custom_components.keyholder.home import Home
-from custom_components.keyholder.link.client import BridgeLink
+from custom_components.keyholder.link.client import MAX_IN_FLIGHT, BridgeLink
+from custom_components.keyholder.link.refusals import RefusalAudit
 
 from .bridge_fixtures import until
 
@@ -507,7 +508,11 @@ async def test_an_unexpected_fault_is_logged_without_its_message_audited_and_sur
             raise RuntimeError(said["sign"])
         return bytes(64)
 
+    release = asyncio.Event()
+
     async def handle(kind: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if kind == "slow":
+            await release.wait()
         if kind == "explode":
             raise KeyError(said["pin"])
         if kind == "unencodable":
@@ -541,6 +546,17 @@ async def test_an_unexpected_fault_is_logged_without_its_message_audited_and_sur
             assert answer["body"]["error"]["code"] == "home_error"
         await hostile.ping()
         assert ("link_frame_refused", {"code": "home_error", "count": 1}) in audited
+
+        # A bridge that asks more than the home handles at once hears "busy", not silence.
+        for n in range(MAX_IN_FLIGHT + 1):
+            await hostile.send(_message("request", id=f"slow-{n}", kind="slow", body={}))
+        busy = await hostile.next_frame()
+        assert (busy["id"], busy["status"]) == (f"slow-{MAX_IN_FLIGHT}", 503)
+        assert busy["body"]["error"]["code"] == "home_busy"
+        release.set()
+        answered = {(await hostile.next_frame())["id"] for _ in range(MAX_IN_FLIGHT)}
+        assert answered == {f"slow-{n}" for n in range(MAX_IN_FLIGHT)}
+        await hostile.ping()
         assert link.connected
         assert hostile.connections == 2
     finally:
@@ -554,3 +570,36 @@ async def test_an_unexpected_fault_is_logged_without_its_message_audited_and_sur
         assert secret not in logged
         assert secret not in caplog.text
     assert changes[0] >= 2  # the failing listener was called, and did not stop the link
+
+
+async def test_a_flood_of_refusals_writes_one_record_per_code_per_window_and_loses_none() -> None:
+    written: list[tuple[str, Mapping[str, str | int]]] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def audit(kind: str, data: Mapping[str, str | int]) -> None:
+        written.append((kind, data))
+        if data["code"] == "fails":
+            raise OSError("the disk is full")
+
+    def spawn(job: Any) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(job)
+        tasks.add(task)
+        return task
+
+    refusals = RefusalAudit(audit, spawn, window=0.2)
+    for _ in range(50):
+        await refusals.refused("malformed")
+    await refusals.refused("too_deep")
+    assert [d for _, d in written] == [
+        {"code": "malformed", "count": 1},
+        {"code": "too_deep", "count": 1},
+    ]
+    await asyncio.sleep(0.3)  # the window ends: what it counted is written, once
+    assert written[2:] == [("link_frame_refused", {"code": "malformed", "count": 49})]
+    await refusals.refused("malformed")  # within the new window: counted, not written
+    await refusals.refused("fails")  # an audit that fails does not raise here
+    assert len(written) == 4
+    await refusals.flush()  # the link stops: nothing counted is lost
+    assert written[4:] == [("link_frame_refused", {"code": "malformed", "count": 1})]
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert sum(int(d["count"]) for _, d in written if d["code"] == "malformed") == 51
