@@ -441,9 +441,9 @@ async def test_a_bridge_that_breaks_the_sign_in_or_drops_mid_frame_is_retried(
     ours = [r for r in caplog.records if r.name.startswith("custom_components.keyholder")]
     warnings = [r for r in ours if r.levelno == logging.WARNING]
     assert [r.getMessage() for r in warnings] == [
-        "The bridge cannot be reached (WireError); Keyholder keeps trying"
+        "The bridge link is down (WireError); Keyholder keeps reconnecting"
     ]
-    assert any("can be reached again" in r.getMessage() for r in caplog.records)
+    assert any(r.getMessage() == "The bridge link is back" for r in caplog.records)
     await hostile.ping()
 
     # Frames aiohttp itself will not read end the connection; the home comes back.

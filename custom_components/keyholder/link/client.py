@@ -190,7 +190,7 @@ class BridgeLink:
         if failures >= WARN_AFTER_FAILURES and not self._warned_down:
             self._warned_down = True
             _LOGGER.warning(
-                "The bridge cannot be reached (%s); Keyholder keeps trying", type(err).__name__
+                "The bridge link is down (%s); Keyholder keeps reconnecting", type(err).__name__
             )
         else:
             _LOGGER.debug("Bridge link failed: %s", type(err).__name__)
@@ -206,7 +206,7 @@ class BridgeLink:
             self._set_connected(True)
             if self._warned_down:
                 self._warned_down = False
-                _LOGGER.info("The bridge can be reached again; connected")
+                _LOGGER.info("The bridge link is back")
             else:
                 _LOGGER.info("Connected to the bridge")
             self._socket = socket
