@@ -418,6 +418,20 @@ async def _deep_welcome(socket: web.WebSocketResponse, request: web.Request) -> 
     await socket.send_str("[" * 20_000 + "]" * 20_000)  # the old client: RecursionError
 
 
+async def _welcome_first(socket: web.WebSocketResponse, request: web.Request) -> None:
+    await socket.send_str(_message("welcome", heartbeat=20))
+
+
+async def _request_for_welcome(socket: web.WebSocketResponse, request: web.Request) -> None:
+    await socket.send_str(_message("challenge", nonce=secrets.token_urlsafe(32)))
+    await socket.receive()
+    await socket.send_str(_message("request", id="r", kind="ping", body={}))
+
+
+async def _close_at_once(socket: web.WebSocketResponse, request: web.Request) -> None:
+    return None  # closed before the challenge
+
+
 async def test_a_bridge_that_breaks_the_sign_in_or_drops_mid_frame_is_retried(
     hass: HomeAssistant,
     linked: MockConfigEntry,
@@ -446,13 +460,33 @@ async def test_a_bridge_that_breaks_the_sign_in_or_drops_mid_frame_is_retried(
     assert any(r.getMessage() == "The bridge link is back" for r in caplog.records)
     await hostile.ping()
 
+    # More broken sign-ins, one at a time, each after a good connection.
+    for script, code in [
+        (_welcome_first, "unexpected_type"),
+        (_request_for_welcome, "unexpected_type"),
+        (_close_at_once, None),
+    ]:
+        before = hostile.signed_in
+        hostile.sign_ins = [script]
+        assert hostile.request is not None
+        assert hostile.request.transport is not None
+        hostile.request.transport.close()
+        await until(lambda b=before: hostile.signed_in == b + 1, "the home to come back")
+        await until(lambda: sensor.state == "on", "the sensor to be on again")
+        assert code is None or code in _refused_codes(linked)
+        await hostile.ping()
+
     # Frames aiohttp itself will not read end the connection; the home comes back.
-    for frame, code in [(b"\xff\xfe not UTF-8", "invalid_utf8"), (b"x" * 300_000, "too_large")]:
+    for first, frame, code in [
+        (0x81, b"\xff\xfe not UTF-8", "invalid_utf8"),
+        (0x81, b"x" * 300_000, "too_large"),
+        (0x83, b"x", "malformed"),  # a reserved opcode
+    ]:
         before = hostile.signed_in
         assert hostile.request is not None
         assert hostile.request.transport is not None
         # A text frame with these bytes, as a broken or hostile bridge would write it.
-        hostile.request.transport.write(_text_frame_header(len(frame)) + frame)
+        hostile.request.transport.write(_frame_header(len(frame), first) + frame)
         await until(lambda b=before: hostile.signed_in == b + 1, "the home to come back")
         await until(lambda: sensor.state == "on", "the sensor to be on again")
         assert code in _refused_codes(linked)
@@ -462,12 +496,12 @@ async def test_a_bridge_that_breaks_the_sign_in_or_drops_mid_frame_is_retried(
     before = hostile.signed_in
     assert hostile.request is not None
     assert hostile.request.transport is not None
-    hostile.request.transport.write(_text_frame_header(1000) + b'{"v":1,')
+    hostile.request.transport.write(_frame_header(1000) + b'{"v":1,')
     hostile.request.transport.close()
     await until(lambda: hostile.signed_in == before + 1, "the home to come back")
     await until(lambda: sensor.state == "on", "the sensor to be on again")
     await hostile.ping()
-    assert sensor.states == ["off", "on"] * 4
+    assert sensor.states == ["off", "on"] * 8
     assert not [
         r
         for r in caplog.records
@@ -482,13 +516,13 @@ async def test_a_bridge_that_breaks_the_sign_in_or_drops_mid_frame_is_retried(
     await hostile.ping()
 
 
-def _text_frame_header(length: int) -> bytes:
-    """An unmasked, final text frame's header (a server's frames are not masked)."""
+def _frame_header(length: int, first: int = 0x81) -> bytes:
+    """An unmasked frame's header (a server's frames are not masked): final, text."""
     if length < 126:
-        return bytes([0x81, length])
+        return bytes([first, length])
     if length < 65_536:
-        return bytes([0x81, 126]) + length.to_bytes(2, "big")
-    return bytes([0x81, 127]) + length.to_bytes(8, "big")
+        return bytes([first, 126]) + length.to_bytes(2, "big")
+    return bytes([first, 127]) + length.to_bytes(8, "big")
 
 
 async def test_an_unexpected_fault_is_logged_without_its_message_audited_and_survived(
@@ -603,3 +637,33 @@ async def test_a_flood_of_refusals_writes_one_record_per_code_per_window_and_los
     assert written[4:] == [("link_frame_refused", {"code": "malformed", "count": 1})]
     await asyncio.gather(*tasks, return_exceptions=True)
     assert sum(int(d["count"]) for _, d in written if d["code"] == "malformed") == 51
+
+
+async def test_stop_works_whatever_became_of_the_link_task(
+    hass: HomeAssistant, hostile: HostileBridge
+) -> None:
+    """A task that ended with a fault (as the old link's did) must not make unload fail."""
+
+    async def handle(kind: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, {}
+
+    async def audit(kind: str, data: Mapping[str, str | int]) -> None:
+        return None
+
+    async def died(job: Any) -> None:
+        job.close()
+        raise RecursionError
+
+    link = BridgeLink(
+        hass,
+        url=hostile.url,
+        home_id=HOME_ID,
+        sign=lambda _: bytes(64),
+        handle=handle,
+        on_change=lambda: None,
+        audit=audit,
+    )
+    link.start(lambda job, name: hass.async_create_background_task(died(job), name))
+    await asyncio.sleep(0)
+    await link.stop()
+    assert not link.connected
