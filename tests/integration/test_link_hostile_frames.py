@@ -47,7 +47,7 @@ MESSAGES: dict[str, dict[str, Any]] = {  # one valid message of each type a brid
     "challenge": {"nonce": "A" * 43},
     "hello": {"home_id": HOME_ID, "signature": "A" * 86},
     "welcome": {"heartbeat": 20},
-    "request": {"id": "req-1", "kind": "ping", "body": {"door_id": "front"}},
+    "request": {"id": "req-1", "kind": "ping", "body": {"door_id": "front", "reference": "P-7"}},
     "response": {"id": "req-1", "status": 200, "body": {"ok": "yes"}},
     "event": {"kind": "delivery.status", "body": {"status": "locked"}},
     "error": {"code": "malformed", "message": "no"},
@@ -210,7 +210,7 @@ def _hostile_frames() -> list[tuple[str, str | bytes, str | None]]:
             "too_deep",
         ),
         (
-            "one byte over 64 KiB",
+            "just over 64 KiB",
             _message("request", id="r", kind="ping", body={"pad": "x" * 65_536}),
             "too_large",
         ),
@@ -342,6 +342,20 @@ _ANY_JSON = st.recursive(
     ),
     max_leaves=8,
 )
+_BODY_KEYS = (
+    "token",
+    "door_id",
+    "nonce",
+    "expires_at",
+    "carrier_id",
+    "method",
+    "path",
+    "body",
+    "timestamp",
+    "signature",
+    "delivery_id",
+    "reference",
+)
 _FIELDS = ("id", "kind", "body", "status", "nonce", "code", "heartbeat", "home_id", "signature")
 _FRAMES = st.one_of(
     st.fixed_dictionaries(
@@ -360,6 +374,22 @@ _FRAMES = st.one_of(
     ).map(json.dumps),
     _ANY_JSON.map(json.dumps),
     st.text(max_size=40),
+    # Well-formed requests of every kind, with bodies of any shape: never a 5xx.
+    st.builds(
+        lambda ident, kind, body: _message("request", id=ident, kind=kind, body=body),
+        st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+        st.sampled_from(
+            [
+                "ping",
+                "guest_link.describe",
+                "guest_link.open",
+                "carrier.open",
+                "delivery.announce",
+                "unknown",
+            ]
+        ),
+        st.dictionaries(st.sampled_from(_BODY_KEYS), _ANY_JSON | st.text(max_size=30), max_size=8),
+    ),
 )
 
 

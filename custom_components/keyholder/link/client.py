@@ -46,6 +46,7 @@ OUTBOX_SIZE = 100
 # a connection that sends a bigger one (1009), and the home reconnects.
 MAX_RECEIVE_BYTES = 4 * MAX_FRAME_BYTES
 MAX_IN_FLIGHT = 32  # requests being handled at once; more are answered 503 home_busy
+STOP_WAIT_SECONDS = 5.0
 WARN_AFTER_FAILURES = 3  # consecutive failed connections before the home warns
 _CODE = re.compile(r"[a-z0-9_]{1,64}")
 # What ends a connection in the ordinary course: the bridge or the network went away.
@@ -154,7 +155,8 @@ class BridgeLink:
         requests = list(self._requests)
         for request in requests:
             request.cancel()
-        await asyncio.gather(*requests, return_exceptions=True)
+        if requests:  # let them unwind, but a stuck one does not hold up an unload
+            await asyncio.wait(requests, timeout=STOP_WAIT_SECONDS)
         await self._refusals.flush()
         self._set_connected(False)
 
