@@ -14,6 +14,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_BRIDGE_HOME_ID, CONF_BRIDGE_URL, DOMAIN
 from .data import KeyholderConfigEntry, KeyholderData
+from .guest_keys import async_remove_guest_keys
 from .home import Home, signal_updated
 from .home_key import async_load_home_key, async_remove_home_key
 from .keypad import SlotBook
@@ -97,6 +98,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -
 async def async_remove_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> None:
     """Forget the home's key, grants, PINs and audit log when the homeowner deletes it."""
     await async_remove_home_key(hass, entry.entry_id)
+    await async_remove_guest_keys(hass, entry.entry_id)
     await KeyholderStorage(hass, entry.entry_id).async_remove()
     await PinVault(hass, entry.entry_id).async_remove()
     await SlotBook(hass, entry.entry_id).async_remove()
