@@ -343,19 +343,10 @@ _ANY_JSON = st.recursive(
     max_leaves=8,
 )
 _BODY_KEYS = (
-    "token",
-    "door_id",
-    "nonce",
-    "expires_at",
-    "carrier_id",
-    "method",
-    "path",
-    "body",
-    "timestamp",
-    "signature",
-    "delivery_id",
-    "reference",
-)
+    "token", "door_id", "nonce", "expires_at", "carrier_id", "method", "path", "body",
+    "timestamp", "signature", "delivery_id", "reference", "challenge", "public_key", "iv",
+    "ciphertext",
+)  # fmt: skip
 _FIELDS = ("id", "kind", "body", "status", "nonce", "code", "heartbeat", "home_id", "signature")
 _FRAMES = st.one_of(
     st.fixed_dictionaries(
@@ -381,10 +372,11 @@ _FRAMES = st.one_of(
         st.sampled_from(
             [
                 "ping",
-                "guest_link.describe",
-                "guest_link.open",
+                "guest.challenge",
+                "guest.request",
                 "carrier.open",
                 "delivery.announce",
+                "guest_link.open",
                 "unknown",
             ]
         ),
@@ -400,7 +392,10 @@ async def test_a_generated_stream_of_frames_never_ends_the_link_and_both_sides_a
     await until(lambda: hostile.signed_in == 1, "the home to sign in")
     sensor = SensorHistory(hass, linked)
 
+    checked = [0]
+
     async def check(frame: str) -> None:
+        checked[0] += 1
         try:
             message = bridge_protocol.decode(frame)
         except bridge_protocol.ProtocolError as err:
@@ -431,6 +426,7 @@ async def test_a_generated_stream_of_frames_never_ends_the_link_and_both_sides_a
         asyncio.run_coroutine_threadsafe(check(frame), hass.loop).result(20)
 
     await hass.async_add_executor_job(run)
+    assert checked[0] >= 100
     assert sensor.states == []
 
 
