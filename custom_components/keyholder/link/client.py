@@ -48,7 +48,7 @@ MAX_RECEIVE_BYTES = 4 * MAX_FRAME_BYTES
 MAX_IN_FLIGHT = 32  # requests being handled at once; more are answered 503 home_busy
 STOP_WAIT_SECONDS = 5.0
 WARN_AFTER_FAILURES = 3  # consecutive failed connections before the home warns
-_CODE = re.compile(r"[a-z0-9_]{1,64}")
+_CODE = re.compile(r"[a-z0-9_.]{1,64}")  # error codes and request kinds
 # What ends a connection in the ordinary course: the bridge or the network went away.
 _LINK_DOWN = (aiohttp.ClientError, TimeoutError, WireError, OSError)
 _HOME_ERROR = {"error": {"code": "home_error", "message": "internal error"}}
@@ -67,7 +67,7 @@ def reconnect_delay(failures: int, rng: random.Random) -> float:
 
 
 def _code(value: object) -> str:
-    """A code the bridge sent, fit for a log line or an attribute, or ``malformed``."""
+    """A code or kind the bridge sent, fit for a log line or an attribute, or ``malformed``."""
     return value if isinstance(value, str) and _CODE.fullmatch(value) else "malformed"
 
 
