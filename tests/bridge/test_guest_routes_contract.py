@@ -23,7 +23,7 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs; installed with zigpy, both flavours
 import pytest
 
 from bridge.db.repository import Registry
