@@ -1,0 +1,181 @@
+"""Signed audit checkpoints between the home and its bridge.
+
+The home signs its chain's head (``core.checkpoint``) and sends it to the bridge as an
+``audit.checkpoint`` event: after every ``EVERY_RECORDS`` records, at the end of each
+visit, and every ``INTERVAL`` while something was appended since the last one. The
+bridge keeps checkpoints append-only and never lets them go backwards.
+
+At start the home fetches the latest checkpoint the bridge holds (a plain HTTPS GET:
+it is signed and holds no secret), checks the signature against its own key, and
+compares it with its chain (``AuditLog.async_apply_checkpoint``). Only once that
+comparison has passed, or the bridge holds none, does the home send checkpoints:
+a home whose log was rewritten must not move the bridge's checkpoint onto the
+rewritten chain, or the next start would find the two agreeing again.
+
+A bridge cannot forge a checkpoint (it has no home key); it can only withhold one,
+or answer an old one, which ``docs/threat-model.md`` says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+import json
+import logging
+from typing import Any, Final
+
+import aiohttp
+from cryptography.exceptions import InvalidSignature
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from .audit_log import AuditLog
+from .core.audit import AuditRecord
+from .core.checkpoint import Checkpoint, CheckpointError, SignedCheckpoint
+from .home_key import HomeKey
+
+_LOGGER = logging.getLogger(__name__)
+EVENT_KIND: Final = "audit.checkpoint"
+CHECKPOINT_PATH: Final = "/api/v1/homes/{home_id}/audit/checkpoint"
+EVERY_RECORDS: Final = 100
+INTERVAL: Final = timedelta(minutes=5)
+FETCH_RETRY_SECONDS: Final = 300.0
+FETCH_TIMEOUT_SECONDS: Final = 10.0
+MAX_ANSWER_BYTES: Final = 4096
+# A visit's end: the door is shut again (or is not), a moment worth pinning at once.
+VISIT_END_KINDS: Final = frozenset({"door_relocked", "door_left_open", "door_relock_failed"})
+
+type Send = Callable[[str, dict[str, Any]], None]
+type CreateTask = Callable[[Awaitable[None], str], asyncio.Task[None]]
+
+
+class AuditCheckpoints:
+    """Sends the home's signed checkpoints, once the bridge's latest one matched."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        *,
+        audit: AuditLog,
+        home_key: HomeKey,
+        bridge_url: str,
+        home_id: str,
+        send: Send,
+    ) -> None:
+        self._hass = hass
+        self._audit = audit
+        self._key = home_key
+        self._url = bridge_url.rstrip("/") + CHECKPOINT_PATH.format(home_id=home_id)
+        self._home_id = home_id
+        self._send = send
+        self.confirmed = False  # the bridge's latest checkpoint matched, or it holds none
+        self._sent_length = 0
+        self._pending = False
+
+    def start(self, create_task: CreateTask) -> CALLBACK_TYPE:
+        """Fetch and compare in the background, then keep sending; returns the stopper."""
+        remove_listener = self._audit.listen(self._on_append)
+        remove_timer = async_track_time_interval(self._hass, self._on_tick, INTERVAL)
+        create_task(self._async_fetch_until_answered(), "keyholder audit checkpoint")
+
+        @callback
+        def stop() -> None:
+            remove_listener()
+            remove_timer()
+
+        return stop
+
+    async def _async_fetch_until_answered(self) -> None:
+        # A bridge that is down sends no event to wait for: ask again on a slow timer.
+        while await self.async_fetch() is None:  # noqa: ASYNC110
+            await asyncio.sleep(FETCH_RETRY_SECONDS)
+
+    async def async_fetch(self) -> bool | None:
+        """Fetch and compare the bridge's latest checkpoint.
+
+        True: it matched (or there is none) and the home sends checkpoints from now on.
+        False: it did not match, or it is not the home's: nothing more is sent.
+        None: no usable answer (bridge down, or an error): try again later.
+        """
+        try:
+            answer = await self._async_get()
+        except (aiohttp.ClientError, TimeoutError, ValueError, RecursionError) as err:
+            _LOGGER.debug("Could not fetch the audit checkpoint: %s", err)
+            return None
+        if answer is None:  # the bridge holds none: the first one is ours to send
+            return self._confirm()
+        now = dt_util.utcnow()
+        try:
+            signed = self._ours(answer)
+        except (CheckpointError, InvalidSignature) as err:
+            reason = "bad_signature" if isinstance(err, InvalidSignature) else "malformed"
+            _LOGGER.warning("The bridge answered an audit checkpoint that is not ours: %s", reason)
+            await self._audit.async_append("audit_checkpoint_refused", {"reason": reason}, at=now)
+            return False
+        if not await self._audit.async_apply_checkpoint(signed.checkpoint, now):
+            return False
+        self._sent_length = signed.checkpoint.length
+        return self._confirm()
+
+    def _ours(self, answer: object) -> SignedCheckpoint:
+        """The checkpoint, if it is this home's and signed with this home's key."""
+        signed = SignedCheckpoint.from_wire(answer)
+        if signed.checkpoint.home_id != self._home_id:
+            raise CheckpointError("the checkpoint names another home")
+        self._key.public_key.verify(signed.signature, signed.checkpoint.signed_bytes())
+        return signed
+
+    async def _async_get(self) -> object:
+        """The ``checkpoint`` member of the bridge's answer; None for 404 (none held)."""
+        session = async_get_clientsession(self._hass)
+        async with (
+            asyncio.timeout(FETCH_TIMEOUT_SECONDS),
+            session.get(self._url, allow_redirects=False) as response,
+        ):
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                raise ValueError(f"the bridge answered {response.status}")
+            raw = await response.content.read(MAX_ANSWER_BYTES + 1)
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ValueError("the checkpoint answer is too large")
+        body = json.loads(raw)
+        # Anything but an object with a checkpoint is refused (and audited) by ``_ours``.
+        return body.get("checkpoint", False) if isinstance(body, dict) else False
+
+    def _confirm(self) -> bool:
+        self.confirmed = True
+        self._send_checkpoint()
+        return True
+
+    @callback
+    def _on_append(self, record: AuditRecord) -> None:
+        self._pending = True
+        if not self.confirmed:
+            return
+        if record.kind in VISIT_END_KINDS or record.seq + 1 - self._sent_length >= EVERY_RECORDS:
+            self._send_checkpoint()
+
+    @callback
+    def _on_tick(self, _now: datetime) -> None:
+        if self.confirmed and self._pending:
+            self._send_checkpoint()
+
+    def _send_checkpoint(self) -> None:
+        """Sign the chain's head and send it, if the chain has one to pin beyond the last."""
+        tail, length = self._audit.tail, self._audit.check.length
+        self._pending = False
+        if tail is None or tail.seq != length - 1 or length <= self._sent_length:
+            return
+        checkpoint = Checkpoint(
+            home_id=self._home_id,
+            length=length,
+            last_hash=tail.hash,
+            at=int(dt_util.utcnow().timestamp()),
+        )
+        signed = SignedCheckpoint(checkpoint, self._key.sign(checkpoint.signed_bytes()))
+        self._send(EVENT_KIND, signed.to_wire())
+        self._sent_length = length
