@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bridge import api_document, carriers, deliveries, guests, health, homes, metrics
+from bridge import (
+    api_document,
+    audit_checkpoints,
+    carriers,
+    deliveries,
+    guests,
+    health,
+    homes,
+    metrics,
+)
 from bridge.config import BridgeConfig
 from bridge.delivery_watch import DELIVERY_WATCH_KEY, DeliveryWatch
 from bridge.links import HomeLinks
@@ -33,6 +42,7 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.add_routes(health.routes)
     app.add_routes(metrics.routes)
     app.add_routes(homes.routes)
+    app.add_routes(audit_checkpoints.routes)
     app.add_routes(guests.routes)
     app.add_routes(carriers.routes)
     app.add_routes(deliveries.routes)

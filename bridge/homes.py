@@ -19,6 +19,11 @@ from aiohttp import WSMsgType, web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from bridge.audit_checkpoints import (
+    EVENT_KIND as CHECKPOINT_EVENT,
+    CheckpointRefusedError,
+    receive_checkpoint,
+)
 from bridge.db.repository import RegistryError
 from bridge.delivery_watch import DELIVERY_WATCH_KEY
 from bridge.errors import error_response
@@ -159,10 +164,8 @@ async def _on_frame(app: web.Application, current: Link, text: str) -> None:
         await current.socket.send_str(encode("error", code=err.code, message=str(err)))
         return
     if message.type == "event":
-        if not await _on_event(app, current.home_id, message.fields):
-            await current.socket.send_str(
-                encode("error", code="unknown_event", message="no such event for this home")
-            )
+        if (refusal := await _on_event(app, current.home_id, message.fields)) is not None:
+            await current.socket.send_str(encode("error", code=refusal[0], message=refusal[1]))
     elif message.type == "response":
         answer = Answer(int(message.fields["status"]), dict(message.fields["body"]))
         if not links.answer(current, str(message.fields["id"]), answer):
@@ -175,11 +178,29 @@ async def _on_frame(app: web.Application, current: Link, text: str) -> None:
         )
 
 
-async def _on_event(app: web.Application, home_id: str, fields: Mapping[str, Any]) -> bool:
-    """A home's report; only ``delivery.status`` for one of its own deliveries is taken."""
+async def _on_event(
+    app: web.Application, home_id: str, fields: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """A home's report: None once taken, else the error (code, message) the home is told.
+
+    Two kinds are taken: ``delivery.status`` for one of the home's own deliveries, and
+    ``audit.checkpoint`` (``audit_checkpoints``).
+    """
     body = fields["body"]
+    if fields["kind"] == CHECKPOINT_EVENT:
+        try:
+            await receive_checkpoint(app, home_id, body)
+        except CheckpointRefusedError as err:
+            return err.code, str(err)
+        return None
+    if fields["kind"] == "delivery.status" and await _delivery_status(app, home_id, body):
+        return None
+    return "unknown_event", "no such event for this home"
+
+
+async def _delivery_status(app: web.Application, home_id: str, body: Mapping[str, Any]) -> bool:
     delivery_id, status, reason = body.get("delivery_id"), body.get("status"), body.get("reason")
-    if fields["kind"] != "delivery.status" or not isinstance(delivery_id, str):
+    if not isinstance(delivery_id, str):
         return False
     if not isinstance(status, str) or not (reason is None or isinstance(reason, str)):
         return False

@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from bridge.config import BridgeConfig
+from bridge.db.checkpoints import CheckpointBook
 from bridge.db.deliveries import DeliveryBook
 from bridge.db.engine import create_engine, display_url, session_factory
 from bridge.db.migrate import upgrade
@@ -16,6 +17,7 @@ from bridge.db.repository import Registry
 LOGGER = logging.getLogger(__name__)
 REGISTRY_KEY = web.AppKey("registry", Registry)
 DELIVERIES_KEY = web.AppKey("deliveries", DeliveryBook)
+CHECKPOINTS_KEY = web.AppKey("audit_checkpoints", CheckpointBook)
 
 
 def database_context(
@@ -31,6 +33,7 @@ def database_context(
         sessions = session_factory(engine)
         app[REGISTRY_KEY] = Registry(sessions)
         app[DELIVERIES_KEY] = DeliveryBook(sessions)
+        app[CHECKPOINTS_KEY] = CheckpointBook(sessions)
         try:
             yield
         finally:
