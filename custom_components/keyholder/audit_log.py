@@ -47,6 +47,7 @@ class AuditLog:
         self._tail: AuditRecord | None = None
         self._check = ChainCheck(intact=True, length=0, first_broken_seq=None)
         self._listeners: list[AppendListener] = []
+        self._checkpoint: Checkpoint | None = None
 
     @property
     def check(self) -> ChainCheck:
@@ -56,6 +57,11 @@ class AuditLog:
     @property
     def records(self) -> list[dict[str, Any]]:
         return list(self._records)
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """The latest signed checkpoint the chain was compared with, if any."""
+        return self._checkpoint
 
     @property
     def tail(self) -> AuditRecord | None:
@@ -87,6 +93,7 @@ class AuditLog:
         not is broken from there, exactly as for the head, and reported (again, when the
         checkpoint shows an earlier break than was known).
         """
+        self._checkpoint = checkpoint
         whole = ChainCheck(intact=True, length=len(self._records), first_broken_seq=None)
         if pin_chain(whole, self._records, checkpoint.length, checkpoint.last_hash).intact:
             return True
