@@ -26,7 +26,7 @@ async def test_audit_bench_appends_to_both_layouts_and_reloads_intact_chains(
     assert result.segment_files == 4  # the appends filled the third segment, began a fourth
     assert len(result.segments.bytes_per_append) == SEGMENT_RECORDS
     assert max(result.segments.bytes_per_append) < min(result.whole_file.bytes_per_append)
-    assert len(table(result)) == 6
+    assert len(table(result)) == 7
 
 
 async def test_audit_bench_refuses_an_empty_run(tmp_path: Path) -> None:

@@ -1,0 +1,191 @@
+"""The home's side of audit checkpoints, against a bridge that answers whatever it likes.
+
+The bridge here is a small aiohttp server on loopback that answers the checkpoint GET
+as a hostile or broken bridge would (the peer simulated at its protocol boundary); the
+home is Keyholder loaded in a real Home Assistant, with its real key and audit log.
+A bridge cannot forge a checkpoint: what it answers is refused unless the home's own
+key signed it, and nothing it answers stops the home or breaks its chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.keyholder.audit_checkpoints import AuditCheckpoints
+from custom_components.keyholder.core.checkpoint import Checkpoint, SignedCheckpoint
+
+HOME_ID = "home-0123456789ab"
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeBridge:
+    """Answers the checkpoint GET with ``status`` and ``body`` (bytes as they are)."""
+
+    url: str = ""
+    status: int = 404
+    body: bytes = b""
+    asked: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def fake_bridge(socket_enabled: None) -> AsyncIterator[FakeBridge]:
+    fake = FakeBridge()
+
+    async def answer(request: web.Request) -> web.Response:
+        fake.asked.append(request.path)
+        return web.Response(status=fake.status, body=fake.body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/api/v1/homes/{home_id}/audit/checkpoint", answer)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    fake.url = str(server.make_url("")).rstrip("/")
+    yield fake
+    await server.close()
+
+
+def _publisher(
+    hass: HomeAssistant, entry: MockConfigEntry, url: str
+) -> tuple[AuditCheckpoints, list[dict[str, Any]]]:
+    sent: list[dict[str, Any]] = []
+    home = entry.runtime_data.home
+    publisher = AuditCheckpoints(
+        hass,
+        audit=home.audit,
+        home_key=home.home_key,
+        bridge_url=url,
+        home_id=HOME_ID,
+        send=lambda kind, body: sent.append({"kind": kind, **body}),
+    )
+    return publisher, sent
+
+
+def _answer(signed: SignedCheckpoint) -> bytes:
+    import json  # noqa: PLC0415
+
+    return json.dumps({"checkpoint": signed.to_wire()}).encode()
+
+
+def _signed(key: Ed25519PrivateKey, home_id: str, length: int, last_hash: str) -> SignedCheckpoint:
+    checkpoint = Checkpoint(home_id=home_id, length=length, last_hash=last_hash, at=1800000000)
+    return SignedCheckpoint(checkpoint, key.sign(checkpoint.signed_bytes()))
+
+
+async def _some_records(entry: MockConfigEntry, count: int) -> None:
+    for index in range(count):
+        await entry.runtime_data.home.audit.async_append("note", {"n": index}, at=NOW)
+
+
+async def test_with_no_checkpoint_held_the_home_sends_its_first_one_signed(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fake_bridge: FakeBridge
+) -> None:
+    await _some_records(loaded_entry, 3)
+    publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
+    assert await publisher.async_fetch() is True
+    assert fake_bridge.asked == [f"/api/v1/homes/{HOME_ID}/audit/checkpoint"]
+    (event,) = sent
+    assert event["kind"] == "audit.checkpoint"
+    signed = SignedCheckpoint.from_wire({k: v for k, v in event.items() if k != "kind"})
+    audit = loaded_entry.runtime_data.home.audit
+    assert (signed.checkpoint.length, signed.checkpoint.last_hash) == (3, audit.tail.hash)  # type: ignore[union-attr]
+    home_key = loaded_entry.runtime_data.home.home_key
+    home_key.public_key.verify(signed.signature, signed.checkpoint.signed_bytes())
+
+
+@pytest.mark.parametrize("whose", ["another key", "another home"])
+async def test_a_checkpoint_the_home_did_not_sign_is_refused_audited_and_breaks_nothing(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fake_bridge: FakeBridge, whose: str
+) -> None:
+    await _some_records(loaded_entry, 2)
+    audit = loaded_entry.runtime_data.home.audit
+    if whose == "another key":  # a bridge forging a checkpoint that would break the chain
+        forged = _signed(Ed25519PrivateKey.generate(), HOME_ID, 2, "0" * 64)
+    else:  # the home's own signature, but over another home's checkpoint
+        checkpoint = Checkpoint(home_id="home-other", length=2, last_hash="0" * 64, at=0)
+        forged = SignedCheckpoint(
+            checkpoint,
+            loaded_entry.runtime_data.home.home_key.sign(checkpoint.signed_bytes()),
+        )
+    fake_bridge.status, fake_bridge.body = 200, _answer(forged)
+    publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
+
+    assert await publisher.async_fetch() is False
+    assert audit.check.intact
+    assert audit.checkpoint is None
+    refused = audit.records[-1]
+    expected = "bad_signature" if whose == "another key" else "malformed"
+    assert (refused["kind"], refused["data"]) == ("audit_checkpoint_refused", {"reason": expected})
+    assert sent == [], "a home that was answered a forgery sends no checkpoint to that bridge"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "outcome"),
+    [
+        (500, b'{"error": {"code": "x", "message": "y"}}', None),
+        (200, b"not json", None),
+        (200, b"[" * 3000 + b"]" * 3000, None),  # too large, and too deep
+        (200, b"[" * 2048 + b"]" * 2048, False),  # as deep as fits: no checkpoint object
+        (200, b'"\\ud800"', False),  # a lone surrogate: no checkpoint object
+        (200, b'{"checkpoint": {"length": 1}}', False),
+        (200, b'{"checkpoint": 7}', False),
+        (302, b"", None),
+    ],
+    ids=[
+        "a server error",
+        "not json",
+        "too large",
+        "deeply nested",
+        "a lone surrogate",
+        "half a checkpoint",
+        "a number",
+        "a redirect",
+    ],
+)
+async def test_whatever_the_bridge_answers_the_home_stays_up_and_its_chain_intact(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fake_bridge: FakeBridge,
+    status: int,
+    body: bytes,
+    outcome: bool | None,
+) -> None:
+    await _some_records(loaded_entry, 2)
+    fake_bridge.status, fake_bridge.body = status, body
+    publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
+    assert await publisher.async_fetch() is outcome
+    assert loaded_entry.runtime_data.home.audit.check.intact
+    assert sent == []
+
+
+async def test_a_bridge_that_is_down_is_asked_again_later(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, socket_enabled: None
+) -> None:
+    publisher, sent = _publisher(hass, loaded_entry, "http://127.0.0.1:9")
+    assert await publisher.async_fetch() is None
+    assert sent == []
+
+
+async def test_the_homes_own_checkpoint_that_matches_lets_it_send_only_what_is_new(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fake_bridge: FakeBridge
+) -> None:
+    await _some_records(loaded_entry, 4)
+    audit = loaded_entry.runtime_data.home.audit
+    key = loaded_entry.runtime_data.home.home_key
+    checkpoint = Checkpoint(HOME_ID, 4, audit.records[3]["hash"], 1800000000)
+    fake_bridge.status = 200
+    fake_bridge.body = _answer(SignedCheckpoint(checkpoint, key.sign(checkpoint.signed_bytes())))
+    publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
+    assert await publisher.async_fetch() is True
+    assert audit.checkpoint == checkpoint
+    assert sent == [], "the bridge already holds this chain's head"
