@@ -31,6 +31,8 @@ from .core.checkpoint import Checkpoint
 from .store import KeyholderStorage
 
 ISSUE_BROKEN_CHAIN = "audit_chain_broken"
+# The same issue, worded for a chain that verifies on its own but not against the checkpoint.
+ISSUE_REWRITTEN_CHAIN = "audit_chain_rewritten"
 
 type AuditValue = str | int | float | bool | None
 type AppendListener = Callable[[AuditRecord], None]
@@ -115,7 +117,9 @@ class AuditLog:
             self._issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.CRITICAL,
-            translation_key=ISSUE_BROKEN_CHAIN,
+            translation_key=ISSUE_REWRITTEN_CHAIN
+            if found_in == "checkpoint"
+            else ISSUE_BROKEN_CHAIN,
             translation_placeholders={"record": str(self._check.first_broken_seq)},
         )
         await self.async_append(

@@ -134,6 +134,8 @@ async def test_a_rewritten_and_rehashed_log_is_reported_broken_against_the_signe
     )
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.CRITICAL
+    assert issue.translation_key == "audit_chain_rewritten"
+    assert issue.translation_placeholders == {"record": str(pinned - 1)}
     broken = home.audit.records[length]
     assert (broken["kind"], broken["data"]["found_in"]) == ("audit_chain_broken", "checkpoint")
 
