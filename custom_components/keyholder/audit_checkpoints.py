@@ -139,7 +139,11 @@ class AuditCheckpoints:
                 return None
             if response.status != 200:
                 raise ValueError(f"the bridge answered {response.status}")
-            raw = await response.content.read(MAX_ANSWER_BYTES + 1)
+            raw = b""
+            while len(raw) <= MAX_ANSWER_BYTES and (
+                chunk := await response.content.read(MAX_ANSWER_BYTES + 1 - len(raw))
+            ):
+                raw += chunk
         if len(raw) > MAX_ANSWER_BYTES:
             raise ValueError("the checkpoint answer is too large")
         body = json.loads(raw)

@@ -11,18 +11,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.keyholder.audit_checkpoints import AuditCheckpoints
+from custom_components.keyholder.audit_checkpoints import (
+    EVERY_RECORDS,
+    INTERVAL,
+    AuditCheckpoints,
+)
 from custom_components.keyholder.core.checkpoint import Checkpoint, SignedCheckpoint
+
+from .bridge_fixtures import until
 
 HOME_ID = "home-0123456789ab"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -189,3 +196,34 @@ async def test_the_homes_own_checkpoint_that_matches_lets_it_send_only_what_is_n
     assert await publisher.async_fetch() is True
     assert audit.checkpoint == checkpoint
     assert sent == [], "the bridge already holds this chain's head"
+
+
+async def test_checkpoints_follow_every_hundred_records_each_visits_end_and_the_interval(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fake_bridge: FakeBridge
+) -> None:
+    audit = loaded_entry.runtime_data.home.audit
+    publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
+    stop = publisher.start(hass.async_create_background_task)
+    await _some_records(loaded_entry, 1)
+    await until(lambda: len(sent) == 1, "the first checkpoint once the bridge answered 404")
+    assert sent[-1]["length"] == 1
+
+    await _some_records(loaded_entry, EVERY_RECORDS - 1)
+    assert len(sent) == 1, "nothing yet: 99 records since the last checkpoint"
+    await _some_records(loaded_entry, 1)
+    assert [s["length"] for s in sent] == [1, 1 + EVERY_RECORDS]
+
+    await _some_records(loaded_entry, 2)
+    await audit.async_append("door_relocked", {"door_id": "front"}, at=NOW)
+    assert sent[-1]["length"] == audit.check.length, "a visit's end is pinned at once"
+
+    await _some_records(loaded_entry, 1)
+    count = len(sent)
+    async_fire_time_changed(hass, dt_util.utcnow() + INTERVAL + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert len(sent) == count + 1
+    assert sent[-1]["length"] == audit.check.length
+    async_fire_time_changed(hass, dt_util.utcnow() + 2 * INTERVAL + timedelta(seconds=2))
+    await hass.async_block_till_done()
+    assert len(sent) == count + 1, "nothing appended since: nothing sent"
+    stop()
