@@ -123,6 +123,20 @@ class Delivery(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class CarrierNonce(Base):
+    """A nonce a carrier used, kept until a request carrying it would be stale anyway.
+
+    The primary key makes the insert the replay check (``bridge.db.nonces``); expired
+    rows are purged in batches, found through the ``expires_at`` index.
+    """
+
+    __tablename__ = "carrier_nonces"
+
+    carrier_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class AuditCheckpoint(Base):
     """A home's signed audit checkpoint, kept append-only: rows are added, never changed.
 

@@ -1,7 +1,7 @@
 """Audit checkpoints: each home's signed chain heads, append-only, conflicts kept as evidence.
 
 Revision ID: 0004
-Revises: 0002 (chained after 0003, the carrier nonces, when both are merged)
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
