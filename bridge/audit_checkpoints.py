@@ -5,9 +5,12 @@ bridge checks the signature against the key the home enrolled with and keeps the
 checkpoint append-only (``db.checkpoints``), so a log rewritten at home cannot be
 passed off as the original one by sending the bridge a new head for it.
 
-``GET /api/v1/homes/{home_id}/audit/checkpoint`` answers the latest one. It needs no
-credentials: a checkpoint is signed by the home and carries no secret, and the home
-checks the signature itself, so a bridge cannot forge one; it can only withhold one.
+``GET /api/v1/homes/{home_id}/audit/checkpoint`` answers the latest one, and
+``GET /api/v1/homes/{home_id}/audit/checkpoints?after=<length>`` all of them, a page at a
+time: the home compares its chain with every one, so that a longer checkpoint signed for
+a rewritten log (by someone who took the home's key) cannot hide the earlier ones. Neither
+needs credentials: a checkpoint is signed by the home and carries no secret, and the home
+checks the signature itself, so a bridge cannot forge one; it can only withhold some.
 
 The checkpoint bytes are written again here (the integration cannot import the
 bridge, nor the bridge Home Assistant); both copies are tested against
@@ -37,6 +40,8 @@ EVENT_KIND: Final = "audit.checkpoint"
 CHECKPOINT_CONTEXT: Final = b"keyholder-audit-checkpoint-v1"
 SIGNATURE_BYTES: Final = 64
 MAX_NUMBER: Final = 2**53
+PAGE_SIZE: Final = 100
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,15}")
 _HOME_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HASH = re.compile(r"[0-9a-f]{64}")
 _B64URL = re.compile(r"[A-Za-z0-9_-]{86}")
@@ -172,3 +177,26 @@ async def latest_checkpoint(request: web.Request) -> web.Response:
     if row is None:
         return error_response(404, "no_checkpoint", "the bridge holds no checkpoint for this home")
     return web.json_response({"checkpoint": SignedCheckpoint.from_row(row).to_wire()})
+
+
+@routes.get("/api/v1/homes/{home_id}/audit/checkpoints")
+async def checkpoints(request: web.Request) -> web.Response:
+    """Accepted checkpoints longer than ``after`` (default 0), shortest first, a page at a time.
+
+    A page shorter than ``PAGE_SIZE`` is the last one; the next page starts after the
+    length of the last checkpoint on this one.
+    """
+    home_id = request.match_info["home_id"]
+    after_text = request.query.get("after", "0")
+    if not _DECIMAL.fullmatch(after_text) or int(after_text) > MAX_NUMBER:
+        return error_response(
+            400, "invalid_request", f"after must be a whole number from 0 to {MAX_NUMBER}"
+        )
+    rows = (
+        await request.app[CHECKPOINTS_KEY].accepted(home_id, after=int(after_text), limit=PAGE_SIZE)
+        if _HOME_ID.fullmatch(home_id)
+        else []
+    )
+    return web.json_response(
+        {"checkpoints": [SignedCheckpoint.from_row(row).to_wire() for row in rows]}
+    )

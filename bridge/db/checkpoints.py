@@ -74,6 +74,21 @@ class CheckpointBook:
         async with self._sessions() as session:
             return await _latest(session, home_id)
 
+    async def accepted(self, home_id: str, *, after: int, limit: int) -> list[AuditCheckpoint]:
+        """Up to ``limit`` accepted checkpoints longer than ``after``, shortest first."""
+        async with self._sessions() as session:
+            query = (
+                select(AuditCheckpoint)
+                .where(
+                    AuditCheckpoint.home_id == home_id,
+                    AuditCheckpoint.conflict.is_(False),
+                    AuditCheckpoint.length > after,
+                )
+                .order_by(AuditCheckpoint.length)
+                .limit(limit)
+            )
+            return list((await session.scalars(query)).all())
+
     async def history(self, home_id: str) -> list[AuditCheckpoint]:
         """Every row for this home, accepted and refused, in the order received."""
         async with self._sessions() as session:

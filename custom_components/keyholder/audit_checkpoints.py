@@ -5,15 +5,15 @@ The home signs its chain's head (``core.checkpoint``) and sends it to the bridge
 visit, and every ``INTERVAL`` while something was appended since the last one. The
 bridge keeps checkpoints append-only and never lets them go backwards.
 
-At start the home fetches the latest checkpoint the bridge holds (a plain HTTPS GET:
-it is signed and holds no secret), checks the signature against its own key, and
-compares it with its chain (``AuditLog.async_apply_checkpoint``). Only once that
-comparison has passed, or the bridge holds none, does the home send checkpoints:
+At start the home fetches the checkpoints the bridge holds (plain HTTPS GETs, a page
+at a time: they are signed and hold no secret), checks each signature against its own
+key, and compares each with its chain (``AuditLog.async_apply_checkpoint``). Only once
+every comparison has passed, or the bridge holds none, does the home send checkpoints:
 a home whose log was rewritten must not move the bridge's checkpoint onto the
 rewritten chain, or the next start would find the two agreeing again.
 
-A bridge cannot forge a checkpoint (it has no home key); it can only withhold one,
-or answer an old one, which ``docs/threat-model.md`` says.
+A bridge cannot forge a checkpoint (it has no home key); it can only withhold some,
+which ``docs/threat-model.md`` says.
 """
 
 from __future__ import annotations
@@ -39,12 +39,13 @@ from .home_key import HomeKey
 
 _LOGGER = logging.getLogger(__name__)
 EVENT_KIND: Final = "audit.checkpoint"
-CHECKPOINT_PATH: Final = "/api/v1/homes/{home_id}/audit/checkpoint"
+CHECKPOINTS_PATH: Final = "/api/v1/homes/{home_id}/audit/checkpoints"
+PAGE_SIZE: Final = 100  # the bridge's page; a shorter page is the last
 EVERY_RECORDS: Final = 100
 INTERVAL: Final = timedelta(minutes=5)
 FETCH_RETRY_SECONDS: Final = 300.0
 FETCH_TIMEOUT_SECONDS: Final = 10.0
-MAX_ANSWER_BYTES: Final = 4096
+MAX_ANSWER_BYTES: Final = 64 * 1024  # a page of 100 is about 25 kB
 # A visit's end: the door is shut again (or is not), a moment worth pinning at once.
 VISIT_END_KINDS: Final = frozenset({"door_relocked", "door_left_open", "door_relock_failed"})
 
@@ -68,7 +69,7 @@ class AuditCheckpoints:
         self._hass = hass
         self._audit = audit
         self._key = home_key
-        self._url = bridge_url.rstrip("/") + CHECKPOINT_PATH.format(home_id=home_id)
+        self._url = bridge_url.rstrip("/") + CHECKPOINTS_PATH.format(home_id=home_id)
         self._home_id = home_id
         self._send = send
         self.confirmed = False  # the bridge's latest checkpoint matched, or it holds none
@@ -94,49 +95,62 @@ class AuditCheckpoints:
             await asyncio.sleep(FETCH_RETRY_SECONDS)
 
     async def async_fetch(self) -> bool | None:
-        """Fetch and compare the bridge's latest checkpoint.
+        """Fetch every checkpoint the bridge holds, shortest first, and compare each one.
 
-        True: it matched (or there is none) and the home sends checkpoints from now on.
-        False: it did not match, or it is not the home's: nothing more is sent.
+        True: all matched (or there are none) and the home sends checkpoints from now on.
+        False: one did not match, or is not the home's: nothing more is sent.
         None: no usable answer (bridge down, or an error): try again later.
+
+        Every one, not only the latest: whoever took the home's key along with its storage
+        could sign a longer checkpoint for a rewritten log, but not make the earlier ones
+        go away. The work is bounded by the chain: lengths must grow from one checkpoint
+        to the next, and one longer than the chain is a break that ends the walk.
         """
-        try:
-            answer = await self._async_get()
-        except (aiohttp.ClientError, TimeoutError, ValueError, RecursionError) as err:
-            _LOGGER.debug("Could not fetch the audit checkpoint: %s", err)
-            return None
-        if answer is None:  # the bridge holds none: the first one is ours to send
-            return self._confirm()
-        now = dt_util.utcnow()
-        try:
-            signed = self._ours(answer)
-        except (CheckpointError, InvalidSignature) as err:
-            reason = "bad_signature" if isinstance(err, InvalidSignature) else "malformed"
-            _LOGGER.warning("The bridge answered an audit checkpoint that is not ours: %s", reason)
-            await self._audit.async_append("audit_checkpoint_refused", {"reason": reason}, at=now)
-            return False
-        if not await self._audit.async_apply_checkpoint(signed.checkpoint, now):
-            return False
-        self._sent_length = signed.checkpoint.length
+        after = 0
+        while True:
+            try:
+                page = await self._async_get_page(after)
+            except (aiohttp.ClientError, TimeoutError, ValueError, RecursionError) as err:
+                _LOGGER.debug("Could not fetch the audit checkpoints: %s", err)
+                return None
+            now = dt_util.utcnow()
+            for item in page:
+                try:
+                    signed = self._ours(item, after)
+                except (CheckpointError, InvalidSignature) as err:
+                    reason = "bad_signature" if isinstance(err, InvalidSignature) else "malformed"
+                    _LOGGER.warning("The bridge answered an audit checkpoint not ours: %s", reason)
+                    await self._audit.async_append(
+                        "audit_checkpoint_refused", {"reason": reason}, at=now
+                    )
+                    return False
+                if not await self._audit.async_apply_checkpoint(signed.checkpoint, now):
+                    return False
+                after = signed.checkpoint.length
+            if len(page) < PAGE_SIZE:
+                break
+        self._sent_length = after
         return self._confirm()
 
-    def _ours(self, answer: object) -> SignedCheckpoint:
-        """The checkpoint, if it is this home's and signed with this home's key."""
-        signed = SignedCheckpoint.from_wire(answer)
+    def _ours(self, item: object, after: int) -> SignedCheckpoint:
+        """The checkpoint, if it is this home's, signed with its key, and the next one."""
+        signed = SignedCheckpoint.from_wire(item)
         if signed.checkpoint.home_id != self._home_id:
             raise CheckpointError("the checkpoint names another home")
+        if signed.checkpoint.length <= after:
+            raise CheckpointError("checkpoints come shortest first, each longer")
         self._key.public_key.verify(signed.signature, signed.checkpoint.signed_bytes())
         return signed
 
-    async def _async_get(self) -> object:
-        """The ``checkpoint`` member of the bridge's answer; None for 404 (none held)."""
+    async def _async_get_page(self, after: int) -> list[object]:
+        """One page of the bridge's checkpoints; a 404 (a bridge without them) is none."""
         session = async_get_clientsession(self._hass)
         async with (
             asyncio.timeout(FETCH_TIMEOUT_SECONDS),
-            session.get(self._url, allow_redirects=False) as response,
+            session.get(self._url, params={"after": str(after)}, allow_redirects=False) as response,
         ):
             if response.status == 404:
-                return None
+                return []
             if response.status != 200:
                 raise ValueError(f"the bridge answered {response.status}")
             raw = b""
@@ -147,8 +161,9 @@ class AuditCheckpoints:
         if len(raw) > MAX_ANSWER_BYTES:
             raise ValueError("the checkpoint answer is too large")
         body = json.loads(raw)
-        # Anything but an object with a checkpoint is refused (and audited) by ``_ours``.
-        return body.get("checkpoint", False) if isinstance(body, dict) else False
+        page = body.get("checkpoints") if isinstance(body, dict) else None
+        # Anything but a list is one malformed item, refused (and audited) by ``_ours``.
+        return page[:PAGE_SIZE] if isinstance(page, list) else [page]
 
     def _confirm(self) -> bool:
         self.confirmed = True

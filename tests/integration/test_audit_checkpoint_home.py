@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import json
 from typing import Any
 
 from aiohttp import web
@@ -37,11 +38,13 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 @dataclass
 class FakeBridge:
-    """Answers the checkpoint GET with ``status`` and ``body`` (bytes as they are)."""
+    """Answers the checkpoints GET with ``status`` and ``body`` (bytes as they are), or
+    with pages of ``held`` (as the real bridge pages them) when ``held`` is set."""
 
     url: str = ""
-    status: int = 404
-    body: bytes = b""
+    status: int = 200
+    body: bytes = b'{"checkpoints": []}'
+    held: list[SignedCheckpoint] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
 
 
@@ -50,11 +53,15 @@ async def fake_bridge(socket_enabled: None) -> AsyncIterator[FakeBridge]:
     fake = FakeBridge()
 
     async def answer(request: web.Request) -> web.Response:
-        fake.asked.append(request.path)
+        fake.asked.append(request.path_qs)
+        if fake.held:
+            after = int(request.query["after"])
+            page = [c for c in fake.held if c.checkpoint.length > after][:100]
+            return web.json_response({"checkpoints": [c.to_wire() for c in page]})
         return web.Response(status=fake.status, body=fake.body, content_type="application/json")
 
     app = web.Application()
-    app.router.add_get("/api/v1/homes/{home_id}/audit/checkpoint", answer)
+    app.router.add_get("/api/v1/homes/{home_id}/audit/checkpoints", answer)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     fake.url = str(server.make_url("")).rstrip("/")
@@ -78,10 +85,8 @@ def _publisher(
     return publisher, sent
 
 
-def _answer(signed: SignedCheckpoint) -> bytes:
-    import json  # noqa: PLC0415
-
-    return json.dumps({"checkpoint": signed.to_wire()}).encode()
+def _answer(*signed: SignedCheckpoint) -> bytes:
+    return json.dumps({"checkpoints": [s.to_wire() for s in signed]}).encode()
 
 
 def _signed(key: Ed25519PrivateKey, home_id: str, length: int, last_hash: str) -> SignedCheckpoint:
@@ -94,13 +99,23 @@ async def _some_records(entry: MockConfigEntry, count: int) -> None:
         await entry.runtime_data.home.audit.async_append("note", {"n": index}, at=NOW)
 
 
+async def test_a_bridge_without_checkpoints_answering_404_is_one_holding_none(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fake_bridge: FakeBridge
+) -> None:
+    await _some_records(loaded_entry, 1)
+    fake_bridge.status, fake_bridge.body = 404, b""
+    publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
+    assert await publisher.async_fetch() is True
+    assert [event["length"] for event in sent] == [1]
+
+
 async def test_with_no_checkpoint_held_the_home_sends_its_first_one_signed(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, fake_bridge: FakeBridge
 ) -> None:
     await _some_records(loaded_entry, 3)
     publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
     assert await publisher.async_fetch() is True
-    assert fake_bridge.asked == [f"/api/v1/homes/{HOME_ID}/audit/checkpoint"]
+    assert fake_bridge.asked == [f"/api/v1/homes/{HOME_ID}/audit/checkpoints?after=0"]
     (event,) = sent
     assert event["kind"] == "audit.checkpoint"
     signed = SignedCheckpoint.from_wire({k: v for k, v in event.items() if k != "kind"})
@@ -141,11 +156,12 @@ async def test_a_checkpoint_the_home_did_not_sign_is_refused_audited_and_breaks_
     [
         (500, b'{"error": {"code": "x", "message": "y"}}', None),
         (200, b"not json", None),
-        (200, b"[" * 3000 + b"]" * 3000, None),  # too large, and too deep
+        (200, b"[" * 40000 + b"]" * 40000, None),  # too large, and too deep
         (200, b"[" * 2048 + b"]" * 2048, False),  # as deep as fits: no checkpoint object
         (200, b'"\\ud800"', False),  # a lone surrogate: no checkpoint object
-        (200, b'{"checkpoint": {"length": 1}}', False),
-        (200, b'{"checkpoint": 7}', False),
+        (200, b'{"checkpoints": [{"length": 1}]}', False),
+        (200, b'{"checkpoints": 7}', False),
+        (200, b'{"checkpoint": {}}', False),
         (302, b"", None),
     ],
     ids=[
@@ -156,6 +172,7 @@ async def test_a_checkpoint_the_home_did_not_sign_is_refused_audited_and_breaks_
         "a lone surrogate",
         "half a checkpoint",
         "a number",
+        "no list",
         "a redirect",
     ],
 )
@@ -227,3 +244,55 @@ async def test_checkpoints_follow_every_hundred_records_each_visits_end_and_the_
     await hass.async_block_till_done()
     assert len(sent) == count + 1, "nothing appended since: nothing sent"
     stop()
+
+
+async def test_every_checkpoint_is_compared_so_a_longer_one_cannot_hide_an_earlier_one(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fake_bridge: FakeBridge
+) -> None:
+    """Whoever took the home's key can sign a longer checkpoint for a rewritten log;
+    the earlier one the home signed still shows the rewrite."""
+    await _some_records(loaded_entry, 6)
+    audit = loaded_entry.runtime_data.home.audit
+    key = loaded_entry.runtime_data.home.home_key
+    genuine = Checkpoint(HOME_ID, 3, "ab" * 32, 1800000000)  # record 2 once had another hash
+    extension = Checkpoint(HOME_ID, 6, audit.records[5]["hash"], 1800000100)
+    fake_bridge.held = [
+        SignedCheckpoint(c, key.sign(c.signed_bytes())) for c in (genuine, extension)
+    ]
+    publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
+
+    assert await publisher.async_fetch() is False
+    assert (audit.check.intact, audit.check.first_broken_seq) == (False, 2)
+    assert audit.records[-1]["kind"] == "audit_chain_broken"
+    assert sent == []
+
+
+async def test_checkpoints_are_read_a_page_at_a_time_and_each_must_be_longer(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fake_bridge: FakeBridge
+) -> None:
+    await _some_records(loaded_entry, 150)
+    audit = loaded_entry.runtime_data.home.audit
+    key = loaded_entry.runtime_data.home.home_key
+    every = [Checkpoint(HOME_ID, n, audit.records[n - 1]["hash"], n) for n in range(1, 151)]
+    fake_bridge.held = [SignedCheckpoint(c, key.sign(c.signed_bytes())) for c in every]
+    publisher, sent = _publisher(hass, loaded_entry, fake_bridge.url)
+    assert await publisher.async_fetch() is True
+    assert fake_bridge.asked == [  # a short page is the last
+        f"/api/v1/homes/{HOME_ID}/audit/checkpoints?after={after}" for after in (0, 100)
+    ]
+    assert audit.checkpoint == every[-1]
+    assert audit.check.intact
+    assert sent == []
+
+    # The same checkpoint twice, or one shorter after a longer one: not what a bridge keeps.
+    again = SignedCheckpoint(every[1], key.sign(every[1].signed_bytes()))
+    first = SignedCheckpoint(every[0], key.sign(every[0].signed_bytes()))
+    fake_bridge.held = []
+    fake_bridge.body = _answer(again, first)
+    assert await _publisher(hass, loaded_entry, fake_bridge.url)[0].async_fetch() is False
+    refused = audit.records[-1]
+    assert (refused["kind"], refused["data"]) == (
+        "audit_checkpoint_refused",
+        {"reason": "malformed"},
+    )
+    assert audit.check.intact
