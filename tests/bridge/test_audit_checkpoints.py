@@ -228,3 +228,31 @@ async def test_refused_checkpoints_kept_as_evidence_are_capped_per_home(
     latest = await book.latest(home.home_id)
     assert latest is not None
     assert latest.id == history[0].id
+
+
+async def test_every_accepted_checkpoint_is_served_a_page_at_a_time(home: Home) -> None:
+    sent = [home.checkpoint(length, _hash(f"record {length - 1}")) for length in range(1, 131)]
+    assert await home.send(*sent) == []
+    assert await home.send(home.checkpoint(50, _hash("rewritten"))) == ["checkpoint_conflict"]
+
+    async def page(after: str) -> tuple[int, dict[str, Any]]:
+        url = f"{home.bridge.url}/api/v1/homes/{home.home_id}/audit/checkpoints"
+        async with home.http.get(url, params={"after": after}) as resp:
+            return resp.status, await resp.json()
+
+    status, first = await page("0")
+    assert (status, first["checkpoints"]) == (200, sent[:100])  # the conflict is never listed
+    status, second = await page("100")
+    assert (status, second["checkpoints"]) == (200, sent[100:])
+    assert (await page("130"))[1] == {"checkpoints": []}
+    async with home.http.get(
+        f"{home.bridge.url}/api/v1/homes/{home.home_id}/audit/checkpoints"
+    ) as resp:
+        assert (await resp.json())["checkpoints"] == sent[:100]  # after defaults to 0
+    for bad in ("-1", "01", "abc", "1.5", str(2**53 + 1), "٣"):
+        status, body = await page(bad)
+        assert (status, body["error"]["code"]) == (400, "invalid_request"), bad
+    async with home.http.get(
+        f"{home.bridge.url}/api/v1/homes/home-nobody/audit/checkpoints"
+    ) as resp:
+        assert (resp.status, await resp.json()) == (200, {"checkpoints": []})

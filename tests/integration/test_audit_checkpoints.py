@@ -24,6 +24,9 @@ from bridge.db.repository import Registry
 from custom_components.keyholder.audit_checkpoints import INTERVAL
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.core.audit import AuditRecord, append_record
+from custom_components.keyholder.core.checkpoint import Checkpoint, SignedCheckpoint
+from custom_components.keyholder.home_key import HomeKey
+from custom_components.keyholder.link import wire
 
 from ..bridge.process import BridgeProcess
 from .bridge_fixtures import link_home, link_state, until
@@ -84,8 +87,13 @@ async def _a_visit(hass: HomeAssistant, actions: Actions) -> None:
     await until(lambda: hass.states.get("lock.front").state == "locked", "the relock")  # type: ignore[union-attr]
 
 
-def _rewrite_and_rehash(hass_storage: dict[str, Any], entry_id: str) -> int:
-    """Change the first record, recompute every hash after it and the head; the length."""
+def _rewrite_and_rehash(
+    hass_storage: dict[str, Any], entry_id: str, *, extend: bool = False
+) -> AuditRecord:
+    """Change the first record, recompute every hash after it and the head; the new tail.
+
+    ``extend`` adds a record at the end, so the rewritten chain is longer than before.
+    """
     records = hass_storage[f"{DOMAIN}.{entry_id}.audit"]["data"]["records"]
     tail: AuditRecord | None = None
     rewritten = []
@@ -95,12 +103,15 @@ def _rewrite_and_rehash(hass_storage: dict[str, Any], entry_id: str) -> int:
         tail = append_record(tail, kind=record.kind, data=data, at=record.at)
         rewritten.append(tail.to_dict())
     assert tail is not None
+    if extend:
+        tail = append_record(tail, kind="grant_revoked", data={"grant": "Nobody"}, at=tail.at)
+        rewritten.append(tail.to_dict())
     records[:] = rewritten
     hass_storage[f"{DOMAIN}.{entry_id}.audit_head"]["data"] = {
         "length": len(rewritten),
         "hash": tail.hash,
     }
-    return len(rewritten)
+    return tail
 
 
 async def test_a_rewritten_and_rehashed_log_is_reported_broken_against_the_signed_checkpoint(
@@ -119,7 +130,7 @@ async def test_a_rewritten_and_rehashed_log_is_reported_broken_against_the_signe
     assert checkpoint["last_hash"] == home.audit.records[pinned - 1]["hash"]
 
     assert await hass.config_entries.async_unload(linked_house.entry_id)
-    length = _rewrite_and_rehash(hass_storage, linked_house.entry_id)
+    length = _rewrite_and_rehash(hass_storage, linked_house.entry_id).seq + 1
     assert await hass.config_entries.async_setup(linked_house.entry_id)
     await hass.async_block_till_done()
     home = linked_house.runtime_data.home
@@ -165,3 +176,55 @@ async def test_an_untouched_log_stays_intact_and_keeps_being_checkpointed(
     async_fire_time_changed(hass, dt_util.utcnow() + INTERVAL + timedelta(seconds=1))
     await _until_checkpoint(bridge, linked_house, home.audit.check.length)
     assert (await actions.call("verify_audit", {}))["intact"] is True
+
+
+async def _send_as_the_home(
+    bridge: BridgeProcess, home_id: str, key: HomeKey, checkpoint: Checkpoint
+) -> None:
+    """Sign in to the bridge with the home's key and send a checkpoint, as a thief would."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{bridge.url}/api/v1/homes/link") as socket,
+    ):
+        _, challenge = wire.decode(await socket.receive_str())
+        nonce = wire.from_b64url(challenge["nonce"], 32)
+        signature = key.sign(wire.challenge_bytes(home_id, nonce))
+        await socket.send_str(
+            wire.encode("hello", home_id=home_id, signature=wire.b64url(signature))
+        )
+        assert wire.decode(await socket.receive_str())[0] == "welcome"
+        signed = SignedCheckpoint(checkpoint, key.sign(checkpoint.signed_bytes()))
+        await socket.send_str(wire.encode("event", kind="audit.checkpoint", body=signed.to_wire()))
+        await socket.send_str(wire.encode("event", kind="barrier", body={}))
+        _, error = wire.decode(await socket.receive_str())
+        assert error["code"] == "unknown_event", "the checkpoint itself was taken"
+
+
+async def test_a_longer_checkpoint_signed_with_the_stolen_key_does_not_hide_the_rewrite(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,
+    actions: Actions,
+    bridge: BridgeProcess,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The home's key is in the same folder: the attacker signs a checkpoint for the
+    rewritten, longer log and sends it as the home. The bridge cannot tell it from the
+    home's own and takes it as the latest; the earlier one still shows the rewrite."""
+    await _a_visit(hass, actions)
+    home = linked_house.runtime_data.home
+    pinned = home.audit.check.length
+    await _until_checkpoint(bridge, linked_house, pinned)
+    key, home_id = home.home_key, linked_house.options["bridge_home_id"]
+
+    assert await hass.config_entries.async_unload(linked_house.entry_id)
+    tail = _rewrite_and_rehash(hass_storage, linked_house.entry_id, extend=True)
+    forged = Checkpoint(home_id, tail.seq + 1, tail.hash, int(dt_util.utcnow().timestamp()))
+    await _send_as_the_home(bridge, home_id, key, forged)
+    assert (await _latest(bridge, linked_house) or {}).get("length") == tail.seq + 1
+
+    assert await hass.config_entries.async_setup(linked_house.entry_id)
+    await hass.async_block_till_done()
+    home = linked_house.runtime_data.home
+    await until(lambda: not home.audit.check.intact, "the checkpoints to be compared")
+    result = await actions.call("verify_audit", {})
+    assert (result["intact"], result["first_broken_record"]) == (False, pinned - 1)
