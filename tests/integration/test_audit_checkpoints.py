@@ -53,13 +53,23 @@ async def _latest(bridge: BridgeProcess, entry: MockConfigEntry) -> dict[str, An
         return dict(body["checkpoint"])
 
 
-async def _until_checkpoint(bridge: BridgeProcess, entry: MockConfigEntry, length: int) -> None:
-    for _ in range(200):
+async def _until_checkpointed(bridge: BridgeProcess, entry: MockConfigEntry) -> int:
+    """Wait until the bridge's latest checkpoint covers the whole chain; its length."""
+    for _ in range(400):
+        length = entry.runtime_data.home.audit.check.length
         latest = await _latest(bridge, entry)
         if latest is not None and latest["length"] == length:
-            return
+            return length
         await asyncio.sleep(0.05)
-    pytest.fail(f"the bridge never held a checkpoint of {length} records")
+    pytest.fail("the bridge never held a checkpoint of the whole chain")
+
+
+async def _first_checkpointed_record(bridge: BridgeProcess, entry: MockConfigEntry) -> int:
+    """The last record of the shortest checkpoint: where a rewrite of record 0 first shows."""
+    url = f"{bridge.url}/api/v1/homes/{entry.options['bridge_home_id']}/audit/checkpoints"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        first: int = (await resp.json())["checkpoints"][0]["length"]
+    return first - 1
 
 
 async def _grant(actions: Actions, name: str) -> dict[str, Any]:
@@ -123,8 +133,8 @@ async def test_a_rewritten_and_rehashed_log_is_reported_broken_against_the_signe
 ) -> None:
     await _a_visit(hass, actions)  # the visit's end sends a checkpoint
     home = linked_house.runtime_data.home
-    pinned = home.audit.check.length
-    await _until_checkpoint(bridge, linked_house, pinned)
+    pinned = await _until_checkpointed(bridge, linked_house)
+    first_pinned = await _first_checkpointed_record(bridge, linked_house)
     checkpoint = await _latest(bridge, linked_house)
     assert checkpoint is not None
     assert checkpoint["last_hash"] == home.audit.records[pinned - 1]["hash"]
@@ -139,14 +149,14 @@ async def test_a_rewritten_and_rehashed_log_is_reported_broken_against_the_signe
     await until(lambda: not home.audit.check.intact, "the checkpoint to be compared")
     result = await actions.call("verify_audit", {})
     assert result["intact"] is False
-    assert result["first_broken_record"] == pinned - 1
+    assert result["first_broken_record"] == first_pinned
     issue = ir.async_get(hass).async_get_issue(
         DOMAIN, f"audit_chain_broken_{linked_house.entry_id}"
     )
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.CRITICAL
     assert issue.translation_key == "audit_chain_rewritten"
-    assert issue.translation_placeholders == {"record": str(pinned - 1)}
+    assert issue.translation_placeholders == {"record": str(first_pinned)}
     broken = home.audit.records[length]
     assert (broken["kind"], broken["data"]["found_in"]) == ("audit_chain_broken", "checkpoint")
 
@@ -164,7 +174,7 @@ async def test_an_untouched_log_stays_intact_and_keeps_being_checkpointed(
 ) -> None:
     await _a_visit(hass, actions)
     home = linked_house.runtime_data.home
-    await _until_checkpoint(bridge, linked_house, home.audit.check.length)
+    await _until_checkpointed(bridge, linked_house)
 
     assert await hass.config_entries.async_reload(linked_house.entry_id)
     await hass.async_block_till_done()
@@ -174,7 +184,7 @@ async def test_an_untouched_log_stays_intact_and_keeps_being_checkpointed(
     await _grant(actions, "Dog walker")
     # Something was appended: within the interval the chain's new head goes to the bridge.
     async_fire_time_changed(hass, dt_util.utcnow() + INTERVAL + timedelta(seconds=1))
-    await _until_checkpoint(bridge, linked_house, home.audit.check.length)
+    await _until_checkpointed(bridge, linked_house)
     assert (await actions.call("verify_audit", {}))["intact"] is True
 
 
@@ -212,8 +222,8 @@ async def test_a_longer_checkpoint_signed_with_the_stolen_key_does_not_hide_the_
     home's own and takes it as the latest; the earlier one still shows the rewrite."""
     await _a_visit(hass, actions)
     home = linked_house.runtime_data.home
-    pinned = home.audit.check.length
-    await _until_checkpoint(bridge, linked_house, pinned)
+    await _until_checkpointed(bridge, linked_house)
+    first_pinned = await _first_checkpointed_record(bridge, linked_house)
     key, home_id = home.home_key, linked_house.options["bridge_home_id"]
 
     assert await hass.config_entries.async_unload(linked_house.entry_id)
@@ -227,4 +237,4 @@ async def test_a_longer_checkpoint_signed_with_the_stolen_key_does_not_hide_the_
     home = linked_house.runtime_data.home
     await until(lambda: not home.audit.check.intact, "the checkpoints to be compared")
     result = await actions.call("verify_audit", {})
-    assert (result["intact"], result["first_broken_record"]) == (False, pinned - 1)
+    assert (result["intact"], result["first_broken_record"]) == (False, first_pinned)
