@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-import json
 import logging
 from typing import Any, Final
 
@@ -36,6 +35,7 @@ from .audit_log import AuditLog
 from .core.audit import AuditRecord
 from .core.checkpoint import Checkpoint, CheckpointError, SignedCheckpoint
 from .home_key import HomeKey
+from .link import strict_json
 
 _LOGGER = logging.getLogger(__name__)
 EVENT_KIND: Final = "audit.checkpoint"
@@ -110,7 +110,7 @@ class AuditCheckpoints:
         while True:
             try:
                 page = await self._async_get_page(after)
-            except (aiohttp.ClientError, TimeoutError, ValueError, RecursionError) as err:
+            except (aiohttp.ClientError, TimeoutError, ValueError) as err:
                 _LOGGER.debug("Could not fetch the audit checkpoints: %s", err)
                 return None
             now = dt_util.utcnow()
@@ -160,7 +160,7 @@ class AuditCheckpoints:
                 raw += chunk
         if len(raw) > MAX_ANSWER_BYTES:
             raise ValueError("the checkpoint answer is too large")
-        body = json.loads(raw)
+        body = strict_json.loads(raw, max_bytes=MAX_ANSWER_BYTES)  # StrictJSONError: ValueError
         page = body.get("checkpoints") if isinstance(body, dict) else None
         # Anything but a list is one malformed item, refused (and audited) by ``_ours``.
         return page[:PAGE_SIZE] if isinstance(page, list) else [page]
