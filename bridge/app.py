@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bridge import api_document, carriers, deliveries, guests, health, homes, metrics
+from bridge import (
+    api_document,
+    audit_checkpoints,
+    carriers,
+    connections,
+    deliveries,
+    guests,
+    health,
+    homes,
+    metrics,
+)
 from bridge.config import BridgeConfig
 from bridge.delivery_watch import DELIVERY_WATCH_KEY, DeliveryWatch
+from bridge.errors import error_shape
 from bridge.links import HomeLinks
 from bridge.ratelimit import FailureLimiter
 from bridge.storage import database_context
@@ -16,7 +27,10 @@ CONFIG_KEY = web.AppKey("config", BridgeConfig)
 
 def create_app(config: BridgeConfig) -> web.Application:
     """Build the application; one route table per API surface."""
-    app = web.Application(middlewares=[metrics.count_requests])
+    # Outermost first: the head's deadline is met, the answer counted, its body shaped.
+    app = web.Application(
+        middlewares=[connections.head_received, metrics.count_requests, error_shape]
+    )
     app[CONFIG_KEY] = config
     app[metrics.REQUEST_COUNTS_KEY] = metrics.RequestCounts()
     app[homes.LINKS_KEY] = HomeLinks()
@@ -24,7 +38,6 @@ def create_app(config: BridgeConfig) -> web.Application:
     app[guests.GUEST_LIMITER_KEY] = FailureLimiter(max_failures=5, window=900, lockout=900)
     # A carrier's fleet may share an address: more room, the same lockout on failures.
     app[carriers.CARRIER_LIMITER_KEY] = FailureLimiter(max_failures=20, window=900, lockout=900)
-    app[carriers.CARRIER_NONCES_KEY] = carriers.NonceCache()
     app[DELIVERY_WATCH_KEY] = DeliveryWatch()
     app.cleanup_ctx.append(database_context(config))
     # Some aiohttp releases type their signals against an older aiosignal; the callback is right.
@@ -33,6 +46,7 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.add_routes(health.routes)
     app.add_routes(metrics.routes)
     app.add_routes(homes.routes)
+    app.add_routes(audit_checkpoints.routes)
     app.add_routes(guests.routes)
     app.add_routes(carriers.routes)
     app.add_routes(deliveries.routes)

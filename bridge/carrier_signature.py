@@ -20,6 +20,7 @@ Headers: ``Keyholder-Carrier``, ``Keyholder-Timestamp``, ``Keyholder-Nonce``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 import hashlib
 import re
@@ -76,12 +77,29 @@ class SignedRequest:
         return "\n".join(lines).encode()
 
 
-def parse(method: str, path: str, body: bytes, headers: dict[str, str]) -> SignedRequest:
-    """The request's signed parts from its headers, or ``SignatureError(unsigned_request)``."""
-    missing = [name for name in HEADERS if not headers.get(name)]
+def parse(
+    method: str, path: str, body: bytes, headers: Mapping[str, str] | Iterable[tuple[str, str]]
+) -> SignedRequest:
+    """The request's signed parts from its headers, or ``SignatureError(unsigned_request)``.
+
+    Header names are compared without regard to case, as HTTP says (HTTP/2 sends them
+    in lower case). ``headers`` may be a multi-mapping (aiohttp's ``CIMultiDictProxy``),
+    whose ``items()`` yields every header: a signed header given twice is refused, since
+    two readers might take different ones.
+    """
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    wanted = {name.lower(): name for name in HEADERS}
+    values: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if (canonical := wanted.get(name.lower())) is not None:
+            values.setdefault(canonical, []).append(value)
+    twice = [name for name in HEADERS if len(values.get(name, ())) > 1]
+    if twice:
+        raise SignatureError("unsigned_request", f"headers given twice: {', '.join(twice)}")
+    missing = [name for name in HEADERS if not values.get(name, [""])[0]]
     if missing:
         raise SignatureError("unsigned_request", f"missing headers: {', '.join(missing)}")
-    carrier_id, timestamp, nonce, signature = (headers[name] for name in HEADERS)
+    carrier_id, timestamp, nonce, signature = (values[name][0] for name in HEADERS)
     if not _CARRIER.fullmatch(carrier_id):
         raise SignatureError("unsigned_request", "Keyholder-Carrier is not a carrier id")
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:

@@ -57,6 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="serve HTTP and the home websocket")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on; 0 picks a free one")
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        help="seconds a connection may take to send its request head"
+        " (env KEYHOLDER_BRIDGE_HEADER_TIMEOUT, default 10)",
+    )
+    serve.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        help="open connections one address may hold before signing in; behind a reverse"
+        " proxy every client shares its address, so raise it there and let the proxy limit"
+        " (env KEYHOLDER_BRIDGE_MAX_CONNECTIONS_PER_ADDRESS, default 32)",
+    )
     add_admin_parsers(sub, common)
     return parser
 
@@ -67,21 +80,36 @@ async def serve(config: BridgeConfig) -> None:
     from aiohttp import web  # noqa: PLC0415
 
     from bridge.app import create_app  # noqa: PLC0415
+    from bridge.connections import ConnectionGuard  # noqa: PLC0415
 
-    runner = web.AppRunner(create_app(config), access_log=None)
+    # aiohttp closes a kept-alive connection that idles (or sends half a request) this long;
+    # the guard does the same for a connection's first request, which aiohttp would wait for
+    # forever, and caps how many connections one address holds open.
+    runner = web.AppRunner(
+        create_app(config), access_log=None, keepalive_timeout=config.header_timeout
+    )
     await runner.setup()
+    guard = ConnectionGuard(
+        header_timeout=config.header_timeout, max_per_address=config.max_connections_per_address
+    )
+    if runner.server is None:  # pragma: no cover - setup() always makes one
+        raise RuntimeError("the web runner has no server after setup")
+    loop = asyncio.get_running_loop()
     try:
-        site = web.TCPSite(runner, config.host, config.port)
-        await site.start()
-        for host, port, *_ in runner.addresses:
+        # A site of our own instead of ``web.TCPSite``: the guard wraps each connection.
+        server = await loop.create_server(
+            guard.protocol_factory(runner.server), config.host, config.port
+        )
+        for sock in server.sockets:
+            host, port, *_ = sock.getsockname()
             # One parseable line so supervisors and tests learn the real port (``--port 0``).
             print(f"keyholder-bridge listening on http://{host}:{port}", flush=True)  # noqa: T201
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         LOGGER.info("shutting down")
+        server.close()  # no new connections; those open are closed by the runner
     finally:
         await runner.cleanup()
 
@@ -103,7 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(database.log_format)
         if args.command == "serve":
             config = BridgeConfig.from_sources(
-                host=args.host, port=args.port, environ=os.environ, database=database
+                host=args.host,
+                port=args.port,
+                environ=os.environ,
+                database=database,
+                header_timeout=args.header_timeout,
+                max_connections_per_address=args.max_connections_per_address,
             )
     except ConfigError as err:
         return _fail(str(err), 2)

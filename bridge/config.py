@@ -13,6 +13,8 @@ ENV_PREFIX = "KEYHOLDER_BRIDGE_"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_DATA_DIR = Path("bridge-data")
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 32
 LOG_FORMATS = ("text", "json")
 
 type LogFormat = Literal["text", "json"]
@@ -62,6 +64,10 @@ class BridgeConfig:
     database: DatabaseConfig = field(
         default_factory=lambda: DatabaseConfig(url=sqlite_url(DEFAULT_DATA_DIR))
     )
+    # Seconds a connection may take to send a request head (``bridge.connections``).
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    # Connections one address may hold open before it proves who it is.
+    max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
 
     @classmethod
     def from_sources(
@@ -71,6 +77,8 @@ class BridgeConfig:
         port: int | None,
         environ: Mapping[str, str],
         database: DatabaseConfig | None = None,
+        header_timeout: float | None = None,
+        max_connections_per_address: int | None = None,
     ) -> BridgeConfig:
         """Flags win over ``KEYHOLDER_BRIDGE_*`` environment variables, which win over defaults."""
         resolved_host = host or environ.get(f"{ENV_PREFIX}HOST") or DEFAULT_HOST
@@ -84,4 +92,34 @@ class BridgeConfig:
             raise ConfigError(f"port must be between 0 and 65535, not {port}")
         if database is None:
             database = DatabaseConfig.from_sources(environ=environ)
-        return cls(host=resolved_host, port=port, database=database)
+        timeout = _number(environ, "HEADER_TIMEOUT", header_timeout, DEFAULT_HEADER_TIMEOUT)
+        if not 0.1 <= timeout <= 300:
+            raise ConfigError(f"header timeout must be 0.1 to 300 seconds, not {timeout}")
+        cap = _number(
+            environ,
+            "MAX_CONNECTIONS_PER_ADDRESS",
+            max_connections_per_address,
+            DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        )
+        if cap != int(cap) or not 1 <= cap <= 100_000:
+            raise ConfigError(f"connections per address must be 1 to 100000, not {cap}")
+        return cls(
+            host=resolved_host,
+            port=port,
+            database=database,
+            header_timeout=timeout,
+            max_connections_per_address=int(cap),
+        )
+
+
+def _number(environ: Mapping[str, str], name: str, flag: float | None, default: float) -> float:
+    """A flag, else the environment variable, else the default; a clear error if malformed."""
+    if flag is not None:
+        return flag
+    raw = environ.get(f"{ENV_PREFIX}{name}")
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as err:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a number, not {raw!r}") from err

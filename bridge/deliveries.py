@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
-from datetime import datetime
+from datetime import UTC, datetime
 import json
 from typing import Any
 
 from aiohttp import web
 
-from bridge.carriers import signed_carrier_request
+from bridge.bodies import json_object
+from bridge.carriers import MAX_BODY_BYTES, log_refusal, refuse, signed_carrier_request
 from bridge.db.deliveries import FINAL_STATUSES
+from bridge.db.repository import is_display_text
 from bridge.db.tables import Delivery
 from bridge.delivery_watch import DELIVERY_WATCH_KEY
 from bridge.errors import error_response
@@ -50,18 +52,22 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def _window(data: Any) -> tuple[str, datetime, datetime] | None:
-    if not isinstance(data, dict):
-        return None
+def _window(data: dict[str, Any]) -> tuple[str, datetime, datetime] | None:
     reference, start, end = data.get("reference"), data.get("window_start"), data.get("window_end")
     if not isinstance(reference, str) or not 0 < len(reference) <= MAX_REFERENCE:
         return None
-    try:
-        begins = datetime.fromisoformat(str(start))
-        ends = datetime.fromisoformat(str(end))
-    except ValueError:
+    if not is_display_text(reference) or not isinstance(start, str) or not isinstance(end, str):
         return None
-    if begins.tzinfo is None or ends.tzinfo is None or begins >= ends:
+    try:
+        begins = datetime.fromisoformat(start)
+        ends = datetime.fromisoformat(end)
+        if begins.tzinfo is None or ends.tzinfo is None:
+            return None
+        # In UTC now: at the ends of the calendar, converting later would overflow.
+        begins, ends = begins.astimezone(UTC), ends.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    if begins >= ends:
         return None
     return reference, begins, ends
 
@@ -72,17 +78,19 @@ async def announce(request: web.Request) -> web.Response:
     if isinstance(checked, web.Response):
         return checked
     signed, body = checked
-    try:
-        parsed = _window(json.loads(body))
-    except ValueError:
-        parsed = None
+    data = json_object(body, MAX_BODY_BYTES)
+    if isinstance(data, web.Response):
+        log_refusal(request, "invalid_json")
+        return data
+    parsed = _window(data)
     if parsed is None:
-        return error_response(
-            400, "invalid_request", "reference (1-100 characters) and an aware window are needed"
-        )
+        return refuse(
+            request, 400, "invalid_request",
+            "reference (1-100 printable characters) and an aware window are needed",
+        )  # fmt: skip
     home = await request.app[REGISTRY_KEY].get_home(request.match_info["home_id"])
     if home is None or home.revoked_at is not None:
-        return error_response(404, "unknown_home", "no such home")
+        return refuse(request, 404, "unknown_home", "no such home")
     reference, start, end = parsed
     book = request.app[DELIVERIES_KEY]
     delivery = await book.create(
@@ -130,7 +138,7 @@ async def status(request: web.Request) -> web.Response:
         return checked
     delivery = await _own_delivery(request, checked[0].carrier_id)
     if delivery is None:
-        return error_response(404, "unknown_delivery", "no such delivery of this carrier")
+        return refuse(request, 404, "unknown_delivery", "no such delivery of this carrier")
     return web.json_response(delivery_json(delivery))
 
 
@@ -142,7 +150,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     carrier_id = checked[0].carrier_id
     delivery = await _own_delivery(request, carrier_id)
     if delivery is None:
-        return error_response(404, "unknown_delivery", "no such delivery of this carrier")
+        return refuse(request, 404, "unknown_delivery", "no such delivery of this carrier")
     stream = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )

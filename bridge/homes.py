@@ -19,6 +19,13 @@ from aiohttp import WSMsgType, web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from bridge.audit_checkpoints import (
+    EVENT_KIND as CHECKPOINT_EVENT,
+    CheckpointRefusedError,
+    receive_checkpoint,
+)
+from bridge.bodies import read_json_object
+from bridge.connections import signed_in
 from bridge.db.repository import RegistryError
 from bridge.delivery_watch import DELIVERY_WATCH_KEY
 from bridge.errors import error_response
@@ -40,6 +47,7 @@ from bridge.storage import DELIVERIES_KEY, REGISTRY_KEY
 LOGGER = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 20
 HELLO_TIMEOUT = 10.0
+MAX_ENROL_BYTES = 4096  # a code, a name and a key: a few hundred bytes
 # Websocket close codes (4000-4999 are the application's own).
 CLOSE_MALFORMED = 4400
 CLOSE_UNAUTHORISED = 4401
@@ -63,28 +71,50 @@ async def enrol(request: web.Request) -> web.Response:
     limiter = request.app[ENROL_LIMITER_KEY]
     key = client_key(request)
     if (wait := limiter.retry_after(key)) is not None:
-        return error_response(
-            429, "rate_limited", "too many failed attempts; try later",
+        return _enrol_refused(
+            request, 429, "rate_limited", "too many failed attempts; try later",
             headers={"Retry-After": str(wait)},
         )  # fmt: skip
     body = await _json_object(request)
     if isinstance(body, web.Response):
+        _log_enrol_refusal(request, "invalid_json")
         return body
     fields = {name: body.get(name) for name in ("code", "name", "public_key")}
     missing = [name for name, value in fields.items() if not isinstance(value, str)]
     if missing:
-        return error_response(400, "invalid_request", f"missing text fields: {', '.join(missing)}")
+        return _enrol_refused(
+            request, 400, "invalid_request", f"missing text fields: {', '.join(missing)}"
+        )
     try:
         home = await request.app[REGISTRY_KEY].enrol_home(
             code=str(fields["code"]), name=str(fields["name"]), public_key=str(fields["public_key"])
         )
     except RegistryError as err:
-        if err.code in _GUESSES:
-            limiter.failed(key)
+        if err.code in _GUESSES and limiter.failed(key):
+            LOGGER.warning("enrolment locked out", extra={"reason": "rate_limited", "client": key})
         status = 409 if err.code == "duplicate_public_key" else 400
-        return error_response(status, err.code, str(err))
+        return _enrol_refused(request, status, err.code, str(err))
     LOGGER.info("home enrolled", extra={"home_id": home.id})
     return web.json_response({"home_id": home.id, "name": home.name}, status=201)
+
+
+def _log_enrol_refusal(request: web.Request, reason: str) -> None:
+    """The reason and the address only: never the code, the name or the key that was sent."""
+    LOGGER.warning(
+        "enrolment refused: %s", reason, extra={"reason": reason, "client": client_key(request)}
+    )
+
+
+def _enrol_refused(
+    request: web.Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    _log_enrol_refusal(request, code)
+    return error_response(status, code, message, headers=headers)
 
 
 @routes.get("/api/v1/homes/link")
@@ -94,6 +124,7 @@ async def link(request: web.Request) -> web.WebSocketResponse:
     home_id = await _handshake(request, socket)
     if home_id is None:
         return socket
+    signed_in(request)  # from now on, no longer a stranger's connection
     links = request.app[LINKS_KEY]
     current = Link(home_id, socket)
     await links.attach(current)
@@ -159,10 +190,8 @@ async def _on_frame(app: web.Application, current: Link, text: str) -> None:
         await current.socket.send_str(encode("error", code=err.code, message=str(err)))
         return
     if message.type == "event":
-        if not await _on_event(app, current.home_id, message.fields):
-            await current.socket.send_str(
-                encode("error", code="unknown_event", message="no such event for this home")
-            )
+        if (refusal := await _on_event(app, current.home_id, message.fields)) is not None:
+            await current.socket.send_str(encode("error", code=refusal[0], message=refusal[1]))
     elif message.type == "response":
         answer = Answer(int(message.fields["status"]), dict(message.fields["body"]))
         if not links.answer(current, str(message.fields["id"]), answer):
@@ -175,11 +204,29 @@ async def _on_frame(app: web.Application, current: Link, text: str) -> None:
         )
 
 
-async def _on_event(app: web.Application, home_id: str, fields: Mapping[str, Any]) -> bool:
-    """A home's report; only ``delivery.status`` for one of its own deliveries is taken."""
+async def _on_event(
+    app: web.Application, home_id: str, fields: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """A home's report: None once taken, else the error (code, message) the home is told.
+
+    Two kinds are taken: ``delivery.status`` for one of the home's own deliveries, and
+    ``audit.checkpoint`` (``audit_checkpoints``).
+    """
     body = fields["body"]
+    if fields["kind"] == CHECKPOINT_EVENT:
+        try:
+            await receive_checkpoint(app, home_id, body)
+        except CheckpointRefusedError as err:
+            return err.code, str(err)
+        return None
+    if fields["kind"] == "delivery.status" and await _delivery_status(app, home_id, body):
+        return None
+    return "unknown_event", "no such event for this home"
+
+
+async def _delivery_status(app: web.Application, home_id: str, body: Mapping[str, Any]) -> bool:
     delivery_id, status, reason = body.get("delivery_id"), body.get("status"), body.get("reason")
-    if fields["kind"] != "delivery.status" or not isinstance(delivery_id, str):
+    if not isinstance(delivery_id, str):
         return False
     if not isinstance(status, str) or not (reason is None or isinstance(reason, str)):
         return False
@@ -197,10 +244,4 @@ async def _refuse(socket: web.WebSocketResponse, close_code: int, code: str, mes
 
 
 async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        return error_response(400, "invalid_json", "the body must be a JSON object")
-    if not isinstance(body, dict):
-        return error_response(400, "invalid_json", "the body must be a JSON object")
-    return body
+    return await read_json_object(request, MAX_ENROL_BYTES)

@@ -49,8 +49,8 @@ class FailureLimiter:
         left = record.locked_until - self._clock()
         return math.ceil(left) if left > 0 else None
 
-    def failed(self, key: str) -> None:
-        """Count a failure; the one that reaches the limit starts the lockout."""
+    def failed(self, key: str) -> bool:
+        """Count a failure; the one that reaches the limit starts the lockout (and says so)."""
         now = self._clock()
         if len(self._records) >= MAX_TRACKED_KEYS and key not in self._records:
             self._forget_stale(now)
@@ -60,6 +60,8 @@ class FailureLimiter:
         if len(record.failures) >= self._max:
             record.locked_until = now + self._lockout
             record.failures.clear()
+            return True
+        return False
 
     def _forget_stale(self, now: float) -> None:
         stale = [

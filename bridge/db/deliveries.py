@@ -8,12 +8,14 @@ announcement itself.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import re
 import secrets
 from typing import Final
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bridge.db.repository import ID_PATTERN
 from bridge.db.tables import Delivery
 
 ANNOUNCED: Final = "announced"
@@ -23,6 +25,7 @@ HOME_STATUSES: Final = frozenset(
 )
 # ``left_open`` is not final: the door may still be closed and relocked afterwards.
 FINAL_STATUSES: Final = frozenset({"declined", "locked", "relock_failed"})
+REASON: Final = re.compile(r"[a-z0-9_]{1,64}")
 
 
 class DeliveryBook:
@@ -58,6 +61,8 @@ class DeliveryBook:
         return delivery
 
     async def get(self, delivery_id: str) -> Delivery | None:
+        if not ID_PATTERN.fullmatch(delivery_id):  # a client's text, not one of our ids
+            return None
         async with self._sessions() as session:
             return await session.get(Delivery, delivery_id)
 
@@ -65,8 +70,11 @@ class DeliveryBook:
         self, delivery_id: str, *, home_id: str, status: str, reason: str | None = None
     ) -> bool:
         """Record a status the home reported; False if unknown, another home's, or final."""
-        if status not in HOME_STATUSES:
+        if status not in HOME_STATUSES or not ID_PATTERN.fullmatch(delivery_id):
             return False
+        if reason is not None and not (isinstance(reason, str) and REASON.fullmatch(reason)):
+            reason = None  # not a reason code: not kept, rather than stored as it came
+
         async with self._sessions.begin() as session:
             changed = await session.scalar(
                 update(Delivery)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import hashlib
 import hmac
+import re
 import secrets
 from typing import Literal
 
@@ -23,6 +24,17 @@ from bridge.keys import PublicKeyError, parse_public_key
 
 DEFAULT_ENROLMENT_TTL = timedelta(hours=24)
 MAX_NAME_LENGTH = 100
+# Ids as the bridge makes them; anything else (a NUL from a decoded path, say) is no id,
+# and is not handed to the database, which might choke on it.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+# Invisible characters that change how the text around them reads: bidirectional marks,
+# embeddings, overrides and isolates (the "Trojan Source" set). ``isprintable`` refuses
+# them too, and the C0/C1 controls; naming them keeps the rule if that ever changes.
+BIDI_CONTROLS = frozenset(
+    ["\u061c", "\u200e", "\u200f"]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+)
 
 type Kind = Literal["home", "carrier"]
 
@@ -51,12 +63,24 @@ def _hash_code(code: str) -> bytes:
     return hashlib.sha256(code.encode("utf-8")).digest()
 
 
+def is_display_text(text: str) -> bool:
+    """Text that shows as what it says: no control, bidirectional or other invisible format
+    character, no lone surrogate. For anything a person will read on a page or a list."""
+    return (
+        text.isprintable()
+        and not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+        and BIDI_CONTROLS.isdisjoint(text)
+    )
+
+
 def check_name(name: str) -> str:
     """The name without surrounding space, or ``invalid_name``; checked before any write."""
     cleaned = name.strip()
-    if not cleaned or len(cleaned) > MAX_NAME_LENGTH or not cleaned.isprintable():
+    if not cleaned or len(cleaned) > MAX_NAME_LENGTH or not is_display_text(cleaned):
         raise RegistryError(
-            "invalid_name", f"name must be 1 to {MAX_NAME_LENGTH} printable characters"
+            "invalid_name",
+            f"name must be 1 to {MAX_NAME_LENGTH} printable characters, with no control"
+            " or text-direction characters",
         )
     return cleaned
 
@@ -146,11 +170,15 @@ class Registry:
 
     async def get_home(self, home_id: str) -> Home | None:
         """The home with this id, revoked or not; None for an unknown id."""
+        if not ID_PATTERN.fullmatch(home_id):
+            return None
         async with self._sessions() as session:
             return await session.get(Home, home_id)
 
     async def get_carrier(self, carrier_id: str) -> Carrier | None:
         """The carrier with this id, revoked or not; None for an unknown id."""
+        if not ID_PATTERN.fullmatch(carrier_id):
+            return None
         async with self._sessions() as session:
             return await session.get(Carrier, carrier_id)
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 PUBLIC_KEY_BYTES = 32
+SIGNATURE_BYTES = 64
 SHA256_BYTES = 32
 
 
@@ -110,3 +121,39 @@ class Delivery(Base):
     reason: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CarrierNonce(Base):
+    """A nonce a carrier used, kept until a request carrying it would be stale anyway.
+
+    The primary key makes the insert the replay check (``bridge.db.nonces``); expired
+    rows are purged in batches, found through the ``expires_at`` index.
+    """
+
+    __tablename__ = "carrier_nonces"
+
+    carrier_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class AuditCheckpoint(Base):
+    """A home's signed audit checkpoint, kept append-only: rows are added, never changed.
+
+    ``conflict`` rows are checkpoints the bridge refused because they went backwards
+    (shorter than the latest, or as long with another hash); they are kept as evidence
+    and never count as the latest. ``signed_at`` is the home's own time (Unix seconds).
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    home_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("homes.id", name="fk_audit_checkpoints_home_id"), index=True
+    )
+    length: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[int] = mapped_column(BigInteger)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(SIGNATURE_BYTES))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    conflict: Mapped[bool] = mapped_column(Boolean)

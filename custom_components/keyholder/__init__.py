@@ -12,6 +12,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
+from .audit_checkpoints import AuditCheckpoints
 from .const import CONF_BRIDGE_HOME_ID, CONF_BRIDGE_URL, DOMAIN
 from .data import KeyholderConfigEntry, KeyholderData
 from .guest_keys import async_remove_guest_keys
@@ -59,6 +60,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     home.async_start_codes()  # in the background: radio work never holds up setup
     if (link := entry.runtime_data.link) is not None:
         link.start(partial(entry.async_create_background_task, hass))
+        checkpoints = AuditCheckpoints(
+            hass,
+            audit=home.audit,
+            home_key=home.home_key,
+            bridge_url=entry.options[CONF_BRIDGE_URL],
+            home_id=entry.options[CONF_BRIDGE_HOME_ID],
+            send=link.send_event,
+        )
+        entry.async_on_unload(checkpoints.start(partial(entry.async_create_background_task, hass)))
     return True
 
 

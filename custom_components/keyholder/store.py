@@ -5,8 +5,9 @@ registry and vice versa:
 
 - ``keyholder.<entry>.registry``: grants (with use counts), seen request nonces,
   the "accept visits" switch. Versioned; ``_async_migrate_func`` upgrades old files.
-- ``keyholder.<entry>.audit``: the hash-chained audit records, verbatim, so an
-  edited file is detected by ``core.audit.verify_chain``.
+- ``keyholder.<entry>.audit`` (and its further segments, see ``audit_store``): the
+  hash-chained audit records, verbatim, so an edited file is detected by
+  ``core.audit.verify_chain``.
 - ``keyholder.<entry>.deliveries``: the deliveries the home accepted or declined.
 
 PINs are not here: see ``pin_vault``.
@@ -21,13 +22,13 @@ from typing import Any, TypedDict
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
+from .audit_store import AuditFiles, AuditHead
 from .const import DOMAIN
 from .core.models import Grant, GrantKind, Schedule, WeeklyWindow
 from .deliveries import StoredDelivery
 
 REGISTRY_VERSION = 1
 REGISTRY_MINOR_VERSION = 3
-AUDIT_VERSION = 1
 DELIVERIES_VERSION = 1
 
 
@@ -59,17 +60,6 @@ class StoredRegistry(TypedDict):
     grants: list[StoredGrant]
     nonces: dict[str, str]
     accept_visits: bool
-
-
-class StoredAudit(TypedDict):
-    records: list[dict[str, Any]]
-
-
-class AuditHead(TypedDict):
-    """The chain's length and last hash, kept apart so cutting records off the end shows."""
-
-    length: int
-    hash: str
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -183,12 +173,7 @@ class KeyholderStorage:
             minor_version=REGISTRY_MINOR_VERSION,
             atomic_writes=True,
         )
-        self._audit: Store[StoredAudit] = Store(
-            hass, AUDIT_VERSION, f"{DOMAIN}.{entry_id}.audit", atomic_writes=True
-        )
-        self._audit_head: Store[AuditHead] = Store(
-            hass, AUDIT_VERSION, f"{DOMAIN}.{entry_id}.audit_head", atomic_writes=True
-        )
+        self._audit = AuditFiles(hass, entry_id)
         self._deliveries: Store[list[StoredDelivery]] = Store(
             hass, DELIVERIES_VERSION, f"{DOMAIN}.{entry_id}.deliveries", atomic_writes=True
         )
@@ -213,15 +198,14 @@ class KeyholderStorage:
         )
 
     async def async_load_audit(self) -> list[dict[str, Any]]:
-        stored = await self._audit.async_load()
-        return [] if stored is None else list(stored["records"])
+        return await self._audit.async_load()
 
-    async def async_save_audit(self, records: list[dict[str, Any]], head: AuditHead) -> None:
-        await self._audit.async_save({"records": records})
-        await self._audit_head.async_save(head)
+    async def async_append_audit(self, record: dict[str, Any], head: AuditHead) -> None:
+        """One more record; only the last audit segment and the head are rewritten."""
+        await self._audit.async_append(record, head)
 
     async def async_load_audit_head(self) -> AuditHead | None:
-        return await self._audit_head.async_load()
+        return await self._audit.async_load_head()
 
     async def async_load_deliveries(self) -> list[StoredDelivery]:
         return list(await self._deliveries.async_load() or [])
@@ -233,4 +217,3 @@ class KeyholderStorage:
         await self._deliveries.async_remove()
         await self._registry.async_remove()
         await self._audit.async_remove()
-        await self._audit_head.async_remove()

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bridge.cli import main
 from bridge.db.engine import create_engine
 from bridge.db.migrate import upgrade
-from tests.bridge.process import bridge_command
+from tests.bridge.process import bridge_command, bridge_env
 
 
 async def _run(*args: str, cwd: Path) -> tuple[int, str, str]:
@@ -22,6 +22,7 @@ async def _run(*args: str, cwd: Path) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=cwd,
+        env=bridge_env(),
     )  # fmt: skip
     async with asyncio.timeout(30):
         out, err = await process.communicate()

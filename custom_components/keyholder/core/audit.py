@@ -168,3 +168,23 @@ def _check_data(data: object) -> Mapping[str, Scalar]:
             raise AuditRecordError(f"audit record data {key!r} must be a finite number")
         checked[key] = value
     return MappingProxyType(checked)
+
+
+def pin_chain(
+    check: ChainCheck, records: Sequence[Mapping[str, Any]], length: int, last_hash: str
+) -> ChainCheck:
+    """Fold a pin (the chain's head, or a signed checkpoint) into ``check``.
+
+    A pin says "the chain had ``length`` records and the last one hashed to
+    ``last_hash``". Records stored locally that fall short of it, or whose record at
+    that position has another hash, are broken from there; the earliest break wins.
+    A pin of length 0 pins nothing.
+    """
+    if length < 1:
+        return check
+    last = length - 1
+    if last < len(records) and records[last].get("hash") == last_hash:
+        return check
+    cut = min(last, len(records))
+    first = cut if check.first_broken_seq is None else min(cut, check.first_broken_seq)
+    return ChainCheck(intact=False, length=len(records), first_broken_seq=first)

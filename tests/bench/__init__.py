@@ -1,0 +1,1 @@
+"""Tests that keep the bench scripts working, on tiny sizes (behaviour, never timings)."""
