@@ -43,7 +43,6 @@ class BridgeProcess:
         self.extra_args = extra_args
         self.output = bytearray()  # everything it printed, for tests that read its log
         self.url = ""
-        self.output = b""  # everything it printed (its logs), once stopped
         self._process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> str:
@@ -88,5 +87,5 @@ class BridgeProcess:
             process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(20):
             status = await process.wait()
-            self.output += await self._drain
+            await self._drain
         return status
