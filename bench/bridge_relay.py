@@ -256,6 +256,8 @@ class BridgeServer:
         process = await asyncio.create_subprocess_exec(
             script, "serve", "--host", "127.0.0.1", "--port", "0",
             "--database-url", self.database_url,
+            # Every simulated home and guest comes from 127.0.0.1: lift the per-address cap.
+            "--max-connections-per-address", "100000",
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=self.workdir,
