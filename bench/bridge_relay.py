@@ -97,6 +97,7 @@ from bridge.protocol import (
 
 DEFAULT_HOMES = (1000, 10_000)
 CONNECTS_IN_FLIGHT = 100
+CHECKOUT = str(Path(__file__).resolve().parents[1])
 # Open files besides the homes' sockets: guest connections, the database, pipes, modules.
 SPARE_FILES = 200
 LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
@@ -261,6 +262,8 @@ class BridgeServer:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=self.workdir,
+            # This checkout's bridge first, ahead of wherever the script was installed from.
+            env={**os.environ, "PYTHONPATH": CHECKOUT},
         )  # fmt: skip
         self._process = process
         if process.stdout is None:  # pragma: no cover - stdout is a pipe
