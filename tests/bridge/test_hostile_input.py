@@ -23,7 +23,7 @@ from simulators.carrier import Carrier
 
 from .conftest import LiveBridge, new_public_key
 from .process import BridgeProcess
-from .raw_http import exchange, request_bytes
+from .raw_http import exchange, open_from, request_bytes
 
 HOSTILE = json.loads(
     (Path(__file__).resolve().parents[2] / "docs/protocol/hostile-json.json").read_text()
@@ -287,3 +287,24 @@ async def test_a_delivery_reference_with_direction_characters_is_refused(
     assert (status, _is_error(answer, "invalid_request")) == (400, True)
     assert await _rows(live, "deliveries") == 0
     assert live.home.requests == []
+
+
+async def test_unparseable_http_is_refused_with_one_log_line_and_no_traceback(
+    live_bridge: LiveBridge,
+) -> None:
+    live = live_bridge
+    for raw in (
+        b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"POST /api/v1/homes/enrol HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        b"POST /api/v1/homes/enrol HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ):
+        reader, writer = await open_from(live.process.port)
+        writer.write(raw)
+        async with asyncio.timeout(10):
+            answer = await reader.read()
+        writer.close()
+        assert answer.split(b" ", 2)[1] == b"400", answer
+    lines = await _wait_for_lines(live, "malformed_http", count=3)
+    assert len(lines) == 3
+    assert all(line["client"] == "127.0.0.1" and line["level"] == "info" for line in lines)
+    assert "Traceback" not in "\n".join(live.process.log_lines())
