@@ -4,8 +4,11 @@ What it runs is the real bridge: ``keyholder-bridge serve`` (the installed conso
 script) as a separate process on loopback, on a SQLite file of its own. In this
 process, on one event loop, N simulated homes connect to ``/api/v1/homes/link`` over
 real websockets, each answering the challenge with its own Ed25519 key
-(``bridge.protocol.challenge_bytes``), and each then answers every
-``guest_link.describe`` request at once with a small valid body.
+(``bridge.protocol.challenge_bytes``), and each then answers the two guest requests at
+once: ``guest.challenge`` with a fresh challenge, and ``guest.request`` with one fixed
+sealed answer, if the request carries a challenge this home issued and has not seen
+back yet (``400 bad_challenge`` otherwise). The simulated homes do no cryptography:
+this measures the bridge's relay, not the home's ECDH.
 
 Homes are enrolled before the bridge starts, straight into its database, in one
 transaction: a ``homes`` row with the home's real public key and the spent
@@ -23,20 +26,29 @@ Figures, for each number of homes (a fresh bridge and database each time):
   connected (measured after a warm-up in which one home connects, answers a few
   requests and leaves, so the database pool, the websocket code and the first requests
   are not charged to the homes), divided by N. Kernel socket buffers are not in RSS;
-- relay latency: M guest-page requests ``GET /g/<home_id>.<token>`` (a 300-character
-  token, like a real grant) to homes picked at random, from a separate HTTP client
-  session with C requests in flight (keep-alive connections). Each is timed from
-  sending the request to having read the whole HTML page: guest HTTP -> bridge (looks
-  the home up in its database) -> the home's websocket -> the home's answer -> the
-  page. Every answer is checked to be the page built from the home's answer. With C in
-  flight the bridge is kept busy, so that latency is mostly queueing (about C divided
-  by the pages per second); a first, shorter batch with one request in flight gives the
-  round trip itself. The bridge's CPU time per page (``/proc/<pid>/stat``) is printed
-  too, to tell the bridge's own cost from the simulated homes'.
+- relay latency: M guest exchanges with homes picked at random, from a separate HTTP
+  client session with C exchanges in flight (keep-alive connections). An exchange is
+  what the guest page's script does for each thing it asks the home (show the link,
+  open a door): ``POST /g/<home_id>/challenge``, then ``POST /g/<home_id>/request``
+  with a sealed body (``{challenge, public_key, iv, ciphertext}``: the home's challenge,
+  a P-256 public key, a fresh IV and a ciphertext the size of a sealed describe
+  request). So an exchange is two relay round trips: guest HTTP -> bridge (looks the
+  home up in its database; for the sealed request, reads the body as strict JSON) ->
+  the home's websocket -> the home's answer -> the guest. Each call is timed from
+  sending it to having read the whole answer, and each exchange from the first send to
+  the last answer. Every answer is checked to be the home's (a challenge, then exactly
+  the home's sealed answer). With C in flight the bridge is kept busy, so that latency
+  is mostly queueing (about C divided by the exchanges per second); a first, shorter
+  batch with one exchange in flight gives the round trips themselves. The bridge's CPU
+  time per exchange (``/proc/<pid>/stat``) is printed too, to tell the bridge's own
+  cost from the simulated homes'. The page itself (``GET /g/<home_id>`` and its script
+  and style sheet) is static, the same for every link, and involves no home: it is not
+  measured here.
 
-The bridge's guest-page limiter counts only links the home answers 404 to (and homes
-it does not know); these homes answer 200, so it never refuses: every answer must be
-200, and the bridge's own request counter must agree.
+The bridge's guest limiter counts only failures (an unknown home, a body that is not a
+sealed request, a request the home refuses); these exchanges fail none, so it never
+refuses: every answer must be 200, and the bridge's own request counters (by route
+pattern) must agree with the number of exchanges on both routes.
 
 The bench process (N client websockets, the guest client) and the bridge share the
 machine's CPUs, so on a small machine the latency includes the simulated homes' and the
@@ -47,9 +59,9 @@ before the bridge starts, which inherits it (its limit is read back from
 ``/proc/<pid>/limits``); a number of homes that does not fit stops the bench with a
 clear message. Linux only (``/proc``).
 
-Run: ``.venv/ha-2025.4/bin/python bench/bridge_relay.py [--homes N ...] [--requests M]
-[--concurrency C] [--serial-requests S]`` (default: 1,000 then 10,000 homes, 2,000
-requests with 20 in flight after 200 one at a time).
+Run: ``.venv/ha-2025.4/bin/python bench/bridge_relay.py [--homes N ...] [--exchanges M]
+[--concurrency C] [--serial-exchanges S]`` (default: 1,000 then 10,000 homes, 2,000
+exchanges with 20 in flight after 200 one at a time).
 """
 
 from __future__ import annotations
@@ -57,10 +69,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import hashlib
+import json
 import math
 import os
 from pathlib import Path
@@ -78,6 +91,7 @@ import time
 from typing import Any, Final
 
 import aiohttp
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import insert
@@ -101,6 +115,14 @@ CHECKOUT = str(Path(__file__).resolve().parents[1])
 # Open files besides the homes' sockets: guest connections, the database, pipes, modules.
 SPARE_FILES = 200
 LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
+CHALLENGE_BYTES: Final = 40  # what a home mints (core.guest_session)
+CHALLENGE_LIFETIME: Final = 120
+# Sizes of the real thing, so the bridge reads and relays as many bytes as it would:
+# a describe request (grant id, link secret, op) and a describe answer, each sealed
+# (AES-GCM adds a 16-byte tag). Nobody here decrypts, so the bytes themselves are random.
+SEALED_REQUEST_BYTES: Final = (
+    len(json.dumps({"grant": "0" * 32, "secret": "s" * 43, "op": "describe"}).encode()) + 16
+)
 DESCRIBE_ANSWER: Final[dict[str, Any]] = {
     "home": "Bench",
     "guest": "Guest",
@@ -108,9 +130,20 @@ DESCRIBE_ANSWER: Final[dict[str, Any]] = {
     "window": ["always"],
     "status": "active",
 }
-# What the guest page shows when it was built from DESCRIBE_ANSWER.
-PAGE_MARKERS = ("<h1>Bench</h1>", "<strong>Guest</strong>", "Open Front</button>")
-GUEST_ROUTE = "/g/{link}"
+SEALED_ANSWER: Final = {
+    "iv": b64url(secrets.token_bytes(12)),
+    "ciphertext": b64url(secrets.token_bytes(len(json.dumps(DESCRIBE_ANSWER).encode()) + 16)),
+}
+# A page's public key (an uncompressed P-256 point, as WebCrypto exports it), made once.
+PAGE_PUBLIC_KEY: Final = b64url(
+    ec.generate_private_key(ec.SECP256R1())
+    .public_key()
+    .public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+)
+# The bridge's /metrics counts requests by route pattern; these are the guest exchange's.
+CHALLENGE_ROUTE: Final = "/g/{home_id}/challenge"
+REQUEST_ROUTE: Final = "/g/{home_id}/request"
+GUEST_CALLS: Final = {"guest.challenge": CHALLENGE_ROUTE, "guest.request": REQUEST_ROUTE}
 
 
 class BenchError(Exception):
@@ -127,28 +160,34 @@ class HomeKey:
 
 @dataclass
 class GuestRound:
-    """A batch of guest pages: each one's latency, the statuses, how many showed the answer."""
+    """A batch of guest exchanges: the latencies, the statuses, how many got the home's answers."""
 
-    requests: int
+    exchanges: int
     concurrency: int
-    latencies_ms: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    pages_with_answer: int = 0  # 200 and built from the home's answer
+    exchange_ms: list[float] = field(default_factory=list)  # challenge and sealed request
+    challenge_ms: list[float] = field(default_factory=list)
+    request_ms: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)  # of every call, both routes
+    answered: int = 0  # exchanges whose two answers were 200 and the home's
     seconds: float = 0.0
     bridge_cpu_seconds: float = 0.0  # user + system time of the bridge process meanwhile
 
-    def percentile(self, fraction: float) -> float:
-        """Nearest-rank percentile of the latencies, in ms."""
-        ordered = sorted(self.latencies_ms)
+    @staticmethod
+    def percentile(latencies: Sequence[float], fraction: float) -> float:
+        """Nearest-rank percentile of ``latencies``, in ms."""
+        ordered = sorted(latencies)
         return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+    def exchange(self, fraction: float) -> float:
+        return self.percentile(self.exchange_ms, fraction)
 
     @property
     def per_second(self) -> float:
-        return self.requests / self.seconds
+        return self.exchanges / self.seconds
 
     @property
-    def bridge_cpu_ms_per_page(self) -> float:
-        return self.bridge_cpu_seconds * 1000 / self.requests
+    def bridge_cpu_ms_per_exchange(self) -> float:
+        return self.bridge_cpu_seconds * 1000 / self.exchanges
 
 
 @dataclass
@@ -157,15 +196,17 @@ class RunResult:
 
     homes: int
     relay: GuestRound  # the measured latency, ``concurrency`` in flight
-    serial: GuestRound  # one in flight: the round trip without queueing
+    serial: GuestRound  # one in flight: the round trips without queueing
     enrol_seconds: float = 0.0
     connect_seconds: float = 0.0
     connected: int = 0  # as the bridge's /metrics reports it
     rss_cold_kib: int = 0
     rss_base_kib: int = 0
     rss_connected_kib: int = 0
-    answered_by_homes: int = 0  # requests the simulated homes answered (warm-up excluded)
-    relayed_per_metrics: int = 0  # the bridge's own count of 200 guest pages (warm-up excluded)
+    # What the simulated homes answered, and what the bridge counted answered 200,
+    # by guest request kind / route (warm-up excluded).
+    answered_by_homes: Counter[str] = field(default_factory=Counter)
+    relayed_per_metrics: Counter[str] = field(default_factory=Counter)
     bench_nofile: int = 0
     bridge_nofile: int = 0
     bridge_exit: int | None = None
@@ -357,7 +398,7 @@ class Homes:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.answered = 0
+        self.answered: Counter[str] = Counter()  # 200 answers, by request kind
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -392,7 +433,8 @@ class Homes:
         await asyncio.gather(task, return_exceptions=True)
 
     async def _answer(self, socket: aiohttp.ClientWebSocketResponse) -> None:
-        """Answer each request at once: the describe body, or 400 for any other kind."""
+        """Answer each request at once: a challenge, the sealed answer, or 400."""
+        issued: set[str] = set()  # this home's challenges not yet seen back
         try:
             async for frame in socket:  # pings are answered by aiohttp (autoping)
                 if frame.type is not aiohttp.WSMsgType.TEXT:
@@ -400,18 +442,31 @@ class Homes:
                 message = decode(frame.data)
                 if message.type != "request":
                     continue
-                body: dict[str, Any]
-                if message.fields["kind"] == "guest_link.describe":
-                    status, body = 200, DESCRIBE_ANSWER
-                else:
-                    status, body = 400, {"error": {"code": "unknown_request_kind"}}
+                kind = str(message.fields["kind"])
+                status, body = self._answer_to(message.fields, issued)
                 await socket.send_str(
                     encode("response", id=message.fields["id"], status=status, body=body)
                 )
-                self.answered += 1
+                if status == 200:
+                    self.answered[kind] += 1
         finally:
             if not socket.closed:
                 await socket.close()
+
+    @staticmethod
+    def _answer_to(request: Mapping[str, Any], issued: set[str]) -> tuple[int, dict[str, Any]]:
+        """What a home answers, in shape; the sealed request only under a challenge it issued,
+        once, so each one is known to have come whole from the exchange it belongs to."""
+        if request["kind"] == "guest.challenge":
+            challenge = b64url(secrets.token_bytes(CHALLENGE_BYTES))
+            issued.add(challenge)
+            return 200, {"challenge": challenge, "lifetime": CHALLENGE_LIFETIME}
+        if request["kind"] == "guest.request":
+            if request["body"].get("challenge") not in issued:
+                return 400, {"error": {"code": "bad_challenge", "message": "not this home's"}}
+            issued.discard(request["body"]["challenge"])
+            return 200, SEALED_ANSWER
+        return 400, {"error": {"code": "unknown_request_kind", "message": "not a guest request"}}
 
     async def close(self) -> None:
         """Close every link (websocket close handshakes, all at once)."""
@@ -439,31 +494,46 @@ async def _handshake(socket: aiohttp.ClientWebSocketResponse, home: HomeKey) -> 
 # --- Guests and the bridge's metrics -------------------------------------------------------
 
 
-def guest_token() -> str:
-    """Any non-empty token will do (the simulated home does not check it); this one is the
-    length of a real grant token (a compact JWS), about 300 characters."""
-    return ".".join(b64url(secrets.token_bytes(size)) for size in (30, 128, 64))
+def sealed_request(challenge: str) -> dict[str, str]:
+    """A sealed request in the page's shape and size, under the home's ``challenge``."""
+    return {
+        "challenge": challenge,
+        "public_key": PAGE_PUBLIC_KEY,
+        "iv": b64url(secrets.token_bytes(12)),
+        "ciphertext": b64url(secrets.token_bytes(SEALED_REQUEST_BYTES)),
+    }
 
 
-async def guest_requests(
+async def guest_exchanges(
     url: str, home_ids: Sequence[str], batch: GuestRound, rng: random.Random
 ) -> None:
-    """``batch.requests`` guest pages of random homes, ``batch.concurrency`` at a time,
-    each timed from sending the request to having read the whole page."""
-    links = [f"{url}/g/{rng.choice(home_ids)}.{guest_token()}" for _ in range(batch.requests)]
-    pending = iter(links)
+    """``batch.exchanges`` guest exchanges with random homes, ``batch.concurrency`` at a time:
+    a challenge, then a sealed request under it; each call and each exchange timed."""
+    pages = iter([f"{url}/g/{rng.choice(home_ids)}" for _ in range(batch.exchanges)])
     connector = aiohttp.TCPConnector(limit=batch.concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
 
+    async def call(
+        session: aiohttp.ClientSession, url: str, body: dict[str, str], latencies: list[float]
+    ) -> tuple[int, Any]:
+        started = time.perf_counter()
+        async with session.post(url, json=body) as response:
+            answer = await response.json()
+        latencies.append((time.perf_counter() - started) * 1000)
+        batch.statuses[response.status] += 1
+        return response.status, answer
+
     async def worker(session: aiohttp.ClientSession) -> None:
-        for link in pending:
+        for page in pages:
             started = time.perf_counter()
-            async with session.get(link) as response:
-                page = await response.text()
-            batch.latencies_ms.append((time.perf_counter() - started) * 1000)
-            batch.statuses[response.status] += 1
-            if response.status == 200 and all(marker in page for marker in PAGE_MARKERS):
-                batch.pages_with_answer += 1
+            status, issued = await call(session, f"{page}/challenge", {}, batch.challenge_ms)
+            if status != 200 or not isinstance(issued.get("challenge"), str):
+                continue
+            body = sealed_request(issued["challenge"])
+            status, answer = await call(session, f"{page}/request", body, batch.request_ms)
+            batch.exchange_ms.append((time.perf_counter() - started) * 1000)
+            if status == 200 and answer == SEALED_ANSWER:
+                batch.answered += 1
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         started = time.perf_counter()
@@ -473,26 +543,25 @@ async def guest_requests(
         batch.seconds = time.perf_counter() - started
 
 
-async def bridge_metrics(url: str) -> tuple[int, int]:
-    """(homes connected, guest pages answered 200) as the bridge's ``/metrics`` says."""
+async def bridge_metrics(url: str) -> tuple[int, Counter[str]]:
+    """(homes connected, guest calls answered 200 by route) as the bridge's ``/metrics`` says."""
     async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as response:
         text = await response.text()
-    connected = pages = 0
+    connected, relayed = 0, Counter[str]()
     for line in text.splitlines():
         if line.startswith("keyholder_bridge_homes_connected "):
             connected = int(float(line.split()[1]))
-        elif line.startswith(
-            f'keyholder_bridge_requests_total{{route="{GUEST_ROUTE}",status="200"}}'
-        ):
-            pages = int(float(line.split()[1]))
-    return connected, pages
+        for route in GUEST_CALLS.values():
+            if line.startswith(f'keyholder_bridge_requests_total{{route="{route}",status="200"}}'):
+                relayed[route] = int(float(line.split()[1]))
+    return connected, relayed
 
 
 async def wait_connected(url: str, expected: int, within: float) -> int:
     """Poll ``/metrics`` until the bridge counts ``expected`` homes connected; the last count."""
     async with asyncio.timeout(within):
         while True:
-            connected, _pages = await bridge_metrics(url)
+            connected, _relayed = await bridge_metrics(url)
             if connected == expected:
                 return connected
             await asyncio.sleep(0.1)
@@ -503,19 +572,19 @@ async def wait_connected(url: str, expected: int, within: float) -> int:
 
 async def run(
     homes: int,
-    requests: int,
+    exchanges: int,
     concurrency: int,
     workdir: Path,
     *,
-    serial_requests: int = 200,
+    serial_exchanges: int = 200,
     settle: float = 5.0,
     seed: int = 1,
     say: bool = True,
 ) -> RunResult:
     """Enrol and connect ``homes`` homes to a fresh bridge in ``workdir``; measure."""
-    if min(homes, requests, concurrency, serial_requests) < 1:
-        raise BenchError("homes, requests, concurrency and serial requests must be at least 1")
-    result = RunResult(homes, GuestRound(requests, concurrency), GuestRound(serial_requests, 1))
+    if min(homes, exchanges, concurrency, serial_exchanges) < 1:
+        raise BenchError("homes, exchanges, concurrency and serial exchanges must be at least 1")
+    result = RunResult(homes, GuestRound(exchanges, concurrency), GuestRound(serial_exchanges, 1))
     step = _Steps(result, settle, random.Random(seed), say)
     result.bench_nofile = raise_open_file_limit(homes)
     database_url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
@@ -547,7 +616,6 @@ class _Steps:
     settle: float
     rng: random.Random
     say: bool
-    warm_pages: int = 0
 
     def note(self, text: str) -> None:
         if self.say:
@@ -566,10 +634,9 @@ class _Steps:
         result.rss_cold_kib = rss_kib(bridge.pid)
         await online.connect(first)
         warm = GuestRound(10, 1)
-        await guest_requests(bridge.url, [first.home_id], warm, self.rng)
-        if warm.pages_with_answer != warm.requests:
+        await guest_exchanges(bridge.url, [first.home_id], warm, self.rng)
+        if warm.answered != warm.exchanges:
             raise BenchError(f"warm-up relay failed: {dict(warm.statuses)}; {bridge.tail()}")
-        self.warm_pages = warm.pages_with_answer
         await online.disconnect(first.home_id)
         await wait_connected(bridge.url, 0, within=30)
         await asyncio.sleep(self.settle)
@@ -603,23 +670,25 @@ class _Steps:
         )
 
     async def relay(self, bridge: BridgeServer, online: Homes, keys: Sequence[HomeKey]) -> None:
-        """Guest pages one at a time, then ``concurrency`` at a time; the bridge's own counts."""
+        """Exchanges one at a time, then ``concurrency`` at a time; the bridge's own counts."""
         result = self.result
         home_ids = [key.home_id for key in keys]
+        _, relayed_before = await bridge_metrics(bridge.url)
+        answered_before = Counter(online.answered)  # the warm-up's
         for batch in (result.serial, result.relay):
             cpu_before = cpu_seconds(bridge.pid)
-            await guest_requests(bridge.url, home_ids, batch, self.rng)
+            await guest_exchanges(bridge.url, home_ids, batch, self.rng)
             batch.bridge_cpu_seconds = cpu_seconds(bridge.pid) - cpu_before
             self.note(
-                f"{batch.requests} guest pages, {batch.concurrency} in flight: "
+                f"{batch.exchanges} guest exchanges, {batch.concurrency} in flight: "
                 f"{batch.seconds:.1f} s ({batch.per_second:.0f}/s), "
-                f"p50 {batch.percentile(0.5):.1f} ms, p99 {batch.percentile(0.99):.1f} ms, "
-                f"bridge CPU {batch.bridge_cpu_ms_per_page:.2f} ms a page; "
+                f"p50 {batch.exchange(0.5):.1f} ms, p99 {batch.exchange(0.99):.1f} ms, "
+                f"bridge CPU {batch.bridge_cpu_ms_per_exchange:.2f} ms an exchange; "
                 f"statuses {dict(sorted(batch.statuses.items()))}"
             )
-        connected, pages = await bridge_metrics(bridge.url)
-        result.relayed_per_metrics = pages - self.warm_pages
-        result.answered_by_homes = online.answered - self.warm_pages
+        connected, relayed = await bridge_metrics(bridge.url)
+        result.relayed_per_metrics = relayed - relayed_before
+        result.answered_by_homes = online.answered - answered_before
         if connected != result.homes:
             raise BenchError(f"{connected} of {result.homes} homes still connected after the relay")
 
@@ -646,7 +715,10 @@ def table(results: Sequence[RunResult]) -> list[str]:
     concurrency = results[0].relay.concurrency if results else 0
 
     def answered(batch: GuestRound) -> str:
-        return f"{batch.pages_with_answer:,}/{batch.requests:,}"
+        return f"{batch.answered:,}/{batch.exchanges:,}"
+
+    def ms(values: Sequence[float], fraction: float) -> str:
+        return f"{GuestRound.percentile(values, fraction):.1f}"
 
     rows: list[tuple[str, list[str]]] = [
         ("homes connected (bridge /metrics)", [f"{r.connected:,}" for r in results]),
@@ -658,18 +730,25 @@ def table(results: Sequence[RunResult]) -> list[str]:
             [f"{r.rss_connected_kib / 1024:.1f}" for r in results],
         ),
         ("memory per idle home (KiB)", [f"{r.kib_per_home:.1f}" for r in results]),
-        (f"relay, {concurrency} in flight:", ["" for _ in results]),
-        ("  guest pages answered 200", [answered(r.relay) for r in results]),
-        ("  latency p50 (ms)", [f"{r.relay.percentile(0.50):.1f}" for r in results]),
-        ("  latency p90 (ms)", [f"{r.relay.percentile(0.90):.1f}" for r in results]),
-        ("  latency p99 (ms)", [f"{r.relay.percentile(0.99):.1f}" for r in results]),
-        ("  latency max (ms)", [f"{max(r.relay.latencies_ms):.1f}" for r in results]),
-        ("  guest pages per second", [f"{r.relay.per_second:,.0f}" for r in results]),
-        ("  bridge CPU per page (ms)", [f"{r.relay.bridge_cpu_ms_per_page:.2f}" for r in results]),
-        ("relay, 1 in flight:", ["" for _ in results]),
-        ("  guest pages answered 200", [answered(r.serial) for r in results]),
-        ("  latency p50 (ms)", [f"{r.serial.percentile(0.50):.1f}" for r in results]),
-        ("  latency p99 (ms)", [f"{r.serial.percentile(0.99):.1f}" for r in results]),
+        (f"relay, {concurrency} exchanges in flight:", ["" for _ in results]),
+        ("  exchanges answered (both 200)", [answered(r.relay) for r in results]),
+        ("  exchange latency p50 (ms)", [ms(r.relay.exchange_ms, 0.50) for r in results]),
+        ("  exchange latency p90 (ms)", [ms(r.relay.exchange_ms, 0.90) for r in results]),
+        ("  exchange latency p99 (ms)", [ms(r.relay.exchange_ms, 0.99) for r in results]),
+        ("  exchange latency max (ms)", [f"{max(r.relay.exchange_ms):.1f}" for r in results]),
+        ("  challenge latency p50 (ms)", [ms(r.relay.challenge_ms, 0.50) for r in results]),
+        ("  sealed request latency p50 (ms)", [ms(r.relay.request_ms, 0.50) for r in results]),
+        ("  exchanges per second", [f"{r.relay.per_second:,.0f}" for r in results]),
+        (
+            "  bridge CPU per exchange (ms)",
+            [f"{r.relay.bridge_cpu_ms_per_exchange:.2f}" for r in results],
+        ),
+        ("relay, 1 exchange in flight:", ["" for _ in results]),
+        ("  exchanges answered (both 200)", [answered(r.serial) for r in results]),
+        ("  exchange latency p50 (ms)", [ms(r.serial.exchange_ms, 0.50) for r in results]),
+        ("  exchange latency p99 (ms)", [ms(r.serial.exchange_ms, 0.99) for r in results]),
+        ("  challenge latency p50 (ms)", [ms(r.serial.challenge_ms, 0.50) for r in results]),
+        ("  sealed request latency p50 (ms)", [ms(r.serial.request_ms, 0.50) for r in results]),
     ]
     header = "".join(f"{f'{r.homes:,} homes':>14}" for r in results)
     lines = [f"{'':36}{header}"]
@@ -682,28 +761,32 @@ def check(result: RunResult) -> list[str]:
     problems = []
     if result.connected != result.homes:
         problems.append(f"{result.connected} of {result.homes} homes connected")
-    asked = result.relay.requests + result.serial.requests
+    asked = result.relay.exchanges + result.serial.exchanges
     for batch in (result.serial, result.relay):
-        if batch.pages_with_answer != batch.requests:
+        if batch.answered != batch.exchanges:
             problems.append(
-                f"{batch.pages_with_answer} of {batch.requests} guest pages showed the home's "
-                f"answer (statuses {dict(batch.statuses)})"
+                f"{batch.answered} of {batch.exchanges} guest exchanges got the home's answers "
+                f"(statuses {dict(batch.statuses)})"
             )
         if batch.statuses[429]:
-            problems.append(f"the guest-page limiter refused {batch.statuses[429]} requests")
-    if result.relayed_per_metrics != asked:
-        problems.append(
-            f"the bridge counted {result.relayed_per_metrics} of {asked} guest pages answered 200"
-        )
-    if result.answered_by_homes != asked:
-        problems.append(f"the homes answered {result.answered_by_homes} of {asked} requests")
+            problems.append(f"the guest limiter refused {batch.statuses[429]} calls")
+    for kind, route in GUEST_CALLS.items():
+        if result.relayed_per_metrics[route] != asked:
+            problems.append(
+                f"the bridge counted {result.relayed_per_metrics[route]} of {asked} "
+                f"{route} answered 200"
+            )
+        if result.answered_by_homes[kind] != asked:
+            problems.append(
+                f"the homes answered {result.answered_by_homes[kind]} of {asked} {kind} with 200"
+            )
     if result.bridge_exit != 0:
         problems.append(f"the bridge exited with status {result.bridge_exit} on SIGTERM")
     return problems
 
 
 async def bench(
-    homes: Sequence[int], requests: int, concurrency: int, serial_requests: int
+    homes: Sequence[int], exchanges: int, concurrency: int, serial_exchanges: int
 ) -> list[RunResult]:
     results = []
     for count in homes:
@@ -711,7 +794,7 @@ async def bench(
         with tempfile.TemporaryDirectory(prefix="keyholder-bridge-bench-") as workdir:
             results.append(
                 await run(
-                    count, requests, concurrency, Path(workdir), serial_requests=serial_requests
+                    count, exchanges, concurrency, Path(workdir), serial_exchanges=serial_exchanges
                 )
             )
     return results
@@ -722,10 +805,18 @@ def main() -> None:
     parser.add_argument(
         "--homes", type=int, nargs="+", default=list(DEFAULT_HOMES), help="one run per number"
     )
-    parser.add_argument("--requests", type=int, default=2000, help="guest pages per run")
-    parser.add_argument("--concurrency", type=int, default=20, help="guest pages in flight")
     parser.add_argument(
-        "--serial-requests", type=int, default=200, help="guest pages one at a time, per run"
+        "--exchanges",
+        type=int,
+        default=2000,
+        help="guest exchanges (a challenge, then a sealed request) per run",
+    )
+    parser.add_argument("--concurrency", type=int, default=20, help="guest exchanges in flight")
+    parser.add_argument(
+        "--serial-exchanges",
+        type=int,
+        default=200,
+        help="guest exchanges one at a time, per run",
     )
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -740,13 +831,14 @@ def main() -> None:
         limit = raise_open_file_limit(max(args.homes))
         print(f"open files: limit {limit} (was {soft}, hard {hard}), inherited by the bridge")
         results = asyncio.run(
-            bench(args.homes, args.requests, args.concurrency, args.serial_requests)
+            bench(args.homes, args.exchanges, args.concurrency, args.serial_exchanges)
         )
     except BenchError as err:
         parser.exit(1, f"bridge_relay: {err}\n")
     print(
-        f"\nper run: {args.serial_requests:,} guest pages one at a time, then {args.requests:,} "
-        f"with {args.concurrency} in flight, to random homes; "
+        f"\nper run: {args.serial_exchanges:,} guest exchanges one at a time, then "
+        f"{args.exchanges:,} with {args.concurrency} in flight, with random homes; an exchange "
+        f"is POST {CHALLENGE_ROUTE} then POST {REQUEST_ROUTE} (sealed), two relay round trips; "
         "memory per home = (RSS with all homes idle - RSS with none) / homes"
     )
     for line in table(results):
@@ -755,8 +847,8 @@ def main() -> None:
     if problems:
         parser.exit(1, "bridge_relay: " + "; ".join(problems) + "\n")
     print(
-        "every guest page was the home's answer (HTTP 200, the bridge's own count agrees); "
-        "the guest-page limiter refused none"
+        "every guest exchange got the home's answers (HTTP 200 on both routes, the bridge's "
+        "own counts agree); the guest limiter refused none"
     )
 
 

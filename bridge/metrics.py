@@ -2,7 +2,8 @@
 
 Hand-written to keep the bridge's dependencies few: one counter and two gauges do not need a
 client library. Counts are labelled by route *pattern*, never by raw path, so guessed URLs
-(``/g/<secret>``) cannot blow up the number of series or leak into a dashboard.
+(``/g/<home id>/challenge`` for any home id) cannot blow up the number of series or put a
+home's id into a dashboard.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ messages, and says exactly which bytes a home signs to prove itself.
 
 Every message is one JSON object in one text frame, with ``"v": 1`` and a ``"type"``.
 A message the receiver cannot use is answered with an ``error`` message carrying a
-stable ``code``; it never changes anything.
+stable ``code``; it never changes anything. A frame is read with ``strict_json``
+(bounded size and depth, strict UTF-8, one value per key), so no frame a home sends
+can make the bridge recurse, or keep a string it cannot encode again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 import json
 import re
 from typing import Any, Final, Literal
+
+from bridge.strict_json import StrictJSONError, loads
 
 VERSION: Final = 1
 MAX_FRAME_BYTES: Final = 64 * 1024
@@ -78,16 +82,15 @@ def encode(message_type: MessageType, **fields: Any) -> str:
 
 
 def decode(frame: str) -> Message:
-    """A checked message from one frame's text, or ``ProtocolError`` saying what is wrong."""
-    if len(frame.encode()) > MAX_FRAME_BYTES:
-        raise ProtocolError("too_large", f"a frame is at most {MAX_FRAME_BYTES} bytes")
+    """A checked message from one frame's text, or ``ProtocolError`` (never anything else)
+    saying what is wrong."""
     try:
-        data = json.loads(frame)
-    except ValueError as err:
-        raise ProtocolError("malformed", "a frame is one JSON object") from err
+        data = loads(frame, max_bytes=MAX_FRAME_BYTES)
+    except StrictJSONError as err:
+        raise ProtocolError(err.code, str(err)) from None
     if not isinstance(data, dict):
         raise ProtocolError("malformed", "a frame is one JSON object")
-    if data.get("v") != VERSION:
+    if type(data.get("v")) is not int or data["v"] != VERSION:
         raise ProtocolError("unsupported_version", f"this bridge speaks version {VERSION}")
     message_type = data.get("type")
     if message_type not in MESSAGE_TYPES:

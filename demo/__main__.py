@@ -36,7 +36,10 @@ def _summary(house: DemoHouse) -> str:
 Keyholder demo house is running.
   Home Assistant  {house.api.base}   (sign in as {username} / {password})
   The bridge      {house.bridge_url}
-  Dog walker's link (open it on this machine): {house.link_url}
+  Dog walker's link: {house.link_url}
+    (open it in a browser on this machine: the page seals its requests with WebCrypto,
+    which needs a secure context, and http://127.0.0.1 is one; another machine would need
+    the bridge behind HTTPS)
   Cleaner's PIN on the front door keypad: {house.cleaner_pin}
 """
 

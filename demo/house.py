@@ -96,6 +96,7 @@ HELP = """\
 Type a command and press Enter:
   pin       the cleaner types their PIN on the front door's keypad
   deliver   Parcel & Co announces a delivery and opens the front door through the bridge
+  walk      the dog walker opens their link and taps Open (as the page does, through the bridge)
   open      the front door swings open (its contact sensor)
   close     the front door is shut again (Keyholder relocks it 30 s later)
   quit      stop the demo

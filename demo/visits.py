@@ -1,8 +1,11 @@
-"""What happens at the demo house's door: typed PINs, deliveries, the door swinging.
+"""What happens at the demo house's door: typed PINs, deliveries, a guest link, the door swinging.
 
 Each is done the way the real thing would do it: the PIN is typed on the simulated
 lock, which opens only if its own table holds it; the carrier signs its requests
-with its own key and sends them to the bridge, which relays them to the home.
+with its own key and sends them to the bridge, which relays them to the home; the
+dog walker's phone does what the link's page does (``simulators.guest.Guest``): it
+asks the home for a challenge through the bridge and seals each request to the
+home's key, with the link's secret from the URL fragment, which the bridge never sees.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 import secrets
 import sys
 from typing import Any
+
+from simulators.guest import Guest, GuestRefusedError
 
 from .console import say
 from .home_assistant import SetupError
@@ -57,6 +62,32 @@ async def _signed_post(
         return resp.status, answer
 
 
+async def dog_walker_opens(house: DemoHouse) -> str:
+    """The dog walker opens their link and taps Open on the front door; ``SetupError`` if not."""
+    guest = Guest(house.http, house.link_url)
+    try:
+        link = await guest.describe()
+        door = next((d for d in link["doors"] if d["name"] == "Front door"), None)
+        if door is None:
+            raise SetupError(f"the dog walker's link does not offer the front door: {link}")
+        answer = await guest.open(door["id"])
+    except GuestRefusedError as err:
+        raise SetupError(f"the dog walker's link was refused ({err.code})") from err
+    if not answer["allowed"]:
+        raise SetupError(f"the home refused the dog walker ({answer['reason']})")
+    return (
+        f"the dog walker's link shows {link['guest']} the front door "
+        f"({'; '.join(link['window'])}); Open: the front door opens"
+    )
+
+
+async def walk_the_dog(house: DemoHouse) -> str:
+    try:
+        return await dog_walker_opens(house)
+    except SetupError as err:
+        return str(err)
+
+
 async def swing_front_door(house: DemoHouse, *, open_: bool) -> str:
     service = "turn_on" if open_ else "turn_off"
     await house.api.call("input_boolean", service, {"entity_id": "input_boolean.front_door_open"})
@@ -74,6 +105,7 @@ async def close_front_door(house: DemoHouse) -> str:
 COMMANDS: dict[str, Callable[[DemoHouse], Awaitable[str]]] = {
     "pin": type_cleaners_pin,
     "deliver": deliver,
+    "walk": walk_the_dog,
     "open": open_front_door,
     "close": close_front_door,
 }
@@ -105,11 +137,10 @@ async def check(house: DemoHouse) -> None:
     await until(lambda: house.lock.state == "LOCK", "the lock to lock again")
     say("check:", await deliver(house))
     await until(lambda: house.lock.state == "UNLOCK", "the front door to unlock for the carrier")
-    async with house.http.get(house.link_url) as resp:
-        page = await resp.text()
-        if resp.status != 200 or "Open Front door" not in page:
-            raise SetupError(f"the dog walker's page did not offer the door: {resp.status}")
-    say("check: the dog walker's link page offers the front door")
+    await house.api.call("lock", "lock", {"entity_id": house.lock_entity})
+    await until(lambda: house.lock.state == "LOCK", "the lock to lock again")
+    say("check:", await dog_walker_opens(house))
+    await until(lambda: house.lock.state == "UNLOCK", "the front door to unlock for the dog walker")
 
 
 async def _cleaner_used(house: DemoHouse) -> bool:

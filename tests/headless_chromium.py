@@ -71,11 +71,15 @@ async def chromium_page(url: str, profile: Path) -> AsyncIterator[Page]:
         drain = asyncio.get_running_loop().create_task(process.stderr.read())
         port = int(found.group(2))
         async with aiohttp.ClientSession() as http:
-            async with http.put(f"http://127.0.0.1:{port}/json/new?{url}") as resp:
+            async with http.put(f"http://127.0.0.1:{port}/json/new?about:blank") as resp:
                 target = await resp.json()
             async with http.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as socket:
                 page = Page(socket)
-                await page.wait_for("document.readyState === 'complete' && location.href")
+                # Navigated to, not passed to /json/new: a fragment must reach the page whole.
+                await page.command("Page.navigate", url=url)
+                await page.wait_for(
+                    "document.readyState === 'complete' && location.href !== 'about:blank'"
+                )
                 yield page
     finally:
         if process.returncode is None:

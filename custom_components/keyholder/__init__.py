@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 
 from homeassistant.const import Platform
@@ -9,9 +10,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_BRIDGE_HOME_ID, CONF_BRIDGE_URL, DOMAIN
 from .data import KeyholderConfigEntry, KeyholderData
+from .guest_keys import async_remove_guest_keys
 from .home import Home, signal_updated
 from .home_key import async_load_home_key, async_remove_home_key
 from .keypad import SlotBook
@@ -71,7 +74,13 @@ def _bridge_link(hass: HomeAssistant, entry: KeyholderConfigEntry, home: Home) -
         sign=home.home_key.sign,
         handle=partial(async_handle, home),
         on_change=partial(async_dispatcher_send, hass, signal_updated(entry.entry_id)),
+        audit=partial(_async_audit_link, home),
     )
+
+
+async def _async_audit_link(home: Home, kind: str, data: Mapping[str, str | int]) -> None:
+    """What the link refused goes into the home's audit log, like every other refusal."""
+    await home.audit.async_append(kind, data, at=dt_util.utcnow())
 
 
 async def _async_reload(hass: HomeAssistant, entry: KeyholderConfigEntry) -> None:
@@ -89,6 +98,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -
 async def async_remove_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> None:
     """Forget the home's key, grants, PINs and audit log when the homeowner deletes it."""
     await async_remove_home_key(hass, entry.entry_id)
+    await async_remove_guest_keys(hass, entry.entry_id)
     await KeyholderStorage(hass, entry.entry_id).async_remove()
     await PinVault(hass, entry.entry_id).async_remove()
     await SlotBook(hass, entry.entry_id).async_remove()

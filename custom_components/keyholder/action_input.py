@@ -18,19 +18,45 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .core.models import MAX_NAME_LENGTH, MINUTES_PER_DAY, Schedule, WeeklyWindow
+from .core.names import code_point, refused_character
+from .validation import vol
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_WINDOWS = 28
 MAX_TEXT = 512
 MAX_USES = 10_000
 MAX_VISIT_MINUTES = 240  # as a door's longest visit
+MAX_SPAN = timedelta(days=3660)  # a grant's longest life: ten years
+# How far from now a start or an end may lie: well past the longest grant, and far
+# from the ends of ``datetime``, where the home's local dates cannot be computed.
+MAX_REACH = 2 * MAX_SPAN
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
-def invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
+class InvalidInputError(ServiceValidationError, vol.Invalid):
+    """A translated validation error that Home Assistant's REST API answers with 400.
+
+    The REST API maps only ``vol.Invalid`` (and a missing action) to 400; any other
+    error of an action, ``ServiceValidationError`` included, becomes a 500 with a
+    traceback in the log (2025.4 to the newest release). The websocket API reports a
+    ``vol.Invalid`` as ``invalid_format`` with ``str(error)``, which for this class is
+    the English message from ``translations`` (``HomeAssistantError.__str__`` comes
+    first in the method order); flows and tests still see ``translation_key``.
+    """
+
+    # probatio's Invalid (the newest releases) has a read-only ``translation_key``
+    # property; this plain attribute comes first, so HomeAssistantError can set it.
+    translation_key: str | None = None
+
+    def __init__(self, key: str, placeholders: dict[str, str]) -> None:
+        # HomeAssistantError passes the key on as the message, which vol.Invalid needs.
+        super().__init__(
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+        )
+
+
+def invalid(key: str, **placeholders: str) -> InvalidInputError:
+    return InvalidInputError(key, placeholders)
 
 
 def text(data: Mapping[str, Any], key: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
@@ -40,6 +66,8 @@ def text(data: Mapping[str, Any], key: str, *, max_length: int = MAX_NAME_LENGTH
     value = value.strip()
     if len(value) > max_length:
         raise invalid("text_too_long", field=key, max=str(max_length))
+    if (char := refused_character(value)) is not None:  # see core.names
+        raise invalid("name_character", field=key, character=code_point(char))
     return value
 
 
@@ -77,7 +105,7 @@ def moment(data: Mapping[str, Any], key: str, tz: ZoneInfo) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        parsed = dt_util.parse_datetime(value.strip())
+        parsed = _parse_datetime(value.strip(), key)
     elif isinstance(value, datetime):
         parsed = value
     else:
@@ -86,7 +114,29 @@ def moment(data: Mapping[str, Any], key: str, tz: ZoneInfo) -> datetime | None:
         raise invalid("invalid_datetime", field=key)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return dt_util.as_utc(parsed)
+    return within_reach(parsed, key)
+
+
+def within_reach(value: datetime, field: str) -> datetime:
+    """An aware moment no more than twenty years from now, in UTC; refused otherwise.
+
+    Checked before converting: a moment in year 1 or 9999 may not even have a UTC
+    equivalent, and none is a grant's start or end anyway.
+    """
+    if abs(value - dt_util.utcnow()) > MAX_REACH:
+        raise invalid("too_far", field=field)
+    return dt_util.as_utc(value)
+
+
+def _parse_datetime(value: str, field: str) -> datetime | None:
+    """None when ``value`` is no date and time at all; refused when it names one that
+    cannot exist (month 13, 30 February, 25:00, an offset of a day), which Home
+    Assistant's parser reports by raising rather than with None.
+    """
+    try:
+        return dt_util.parse_datetime(value)
+    except ValueError:
+        raise invalid("impossible_datetime", field=field) from None
 
 
 def string_list(data: Mapping[str, Any], key: str) -> list[str]:
@@ -156,6 +206,6 @@ def schedule(
         raise invalid("end_before_start")
     if not weekly and ends is None:
         raise invalid("end_required")
-    if ends is not None and ends - valid_from > timedelta(days=3660):
+    if ends is not None and ends - valid_from > MAX_SPAN:
         raise invalid("too_long")
     return Schedule(valid_from=valid_from, valid_until=ends, weekly=weekly)

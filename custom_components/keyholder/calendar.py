@@ -19,6 +19,12 @@ Writing maps events onto grants, which have exactly one schedule each:
 A single occurrence cannot be skipped or moved on its own, and no grant has more
 than one rule, so such requests are refused with a translated error and nothing
 changes. All-day events are refused too: access needs times.
+
+Reading is open to every user (Home Assistant checks no admin right on it), and
+each event costs Home Assistant real work (it validates and serializes every one),
+so what a query costs must not grow with the range asked for: it is clipped to
+``HORIZON`` either side of now, and lists at most ``MAX_QUERY`` from its start.
+The frontend asks six weeks (a month view) or less at a time.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from homeassistant.util import dt as dt_util
 
 from . import action_input as parse
 from .core.models import MINUTES_PER_DAY, Grant, GrantKind, Schedule, WeeklyWindow
-from .core.schedule import occurrences
+from .core.schedule import EARLIEST, LATEST, any_open, occurrences
 from .data import KeyholderConfigEntry
 from .entity import KeyholderEntity
 from .home import GrantDraft
@@ -64,6 +70,8 @@ RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # A weekly window lasts less than a day, so a week and a day either side of a
 # query holds every occurrence that overlaps it, unclipped by the query.
 _MARGIN = timedelta(days=8)
+HORIZON = timedelta(days=2 * 366)  # how far from now events are listed, either way
+MAX_QUERY = timedelta(days=93)  # the longest stretch one query lists
 _RECURRENCE_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 
 type Interval = tuple[datetime, datetime]
@@ -120,10 +128,14 @@ class GrantsCalendar(KeyholderEntity, CalendarEntity):
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
-        start, end = dt_util.as_utc(start_date), dt_util.as_utc(end_date)
+        now = dt_util.utcnow()
+        # Clipped before converting: the ends of ``datetime`` may have no UTC equivalent.
+        first = max(start_date, now - HORIZON)
+        start = dt_util.as_utc(first)
+        end = dt_util.as_utc(min(end_date, now + HORIZON, first + MAX_QUERY))
         events = [
             self._calendar_event(grant, window)
-            for grant in self.home.live_grants(dt_util.utcnow())
+            for grant in self.home.live_grants(now)
             for window in _windows(grant, self.home.tz, start, end)
         ]
         return sorted(events, key=lambda event: (event.start_datetime_local, event.summary))
@@ -185,8 +197,7 @@ class GrantsCalendar(KeyholderEntity, CalendarEntity):
         if recurrence_range != THIS_AND_FUTURE:
             raise parse.invalid("calendar_single_occurrence")
         at = self._occurrence(grant, recurrence_id)[0]
-        earlier = occurrences(grant.schedule, self.home.tz, grant.schedule.valid_from, at)
-        if at <= now or not earlier:
+        if at <= now or not any_open(grant.schedule, self.home.tz, grant.schedule.valid_from, at):
             await self.home.async_revoke_grant(grant.id, context=context)
             return
         shortened = Schedule(
@@ -263,6 +274,8 @@ class GrantsCalendar(KeyholderEntity, CalendarEntity):
             at = datetime.strptime(recurrence_id, _RECURRENCE_ID_FORMAT).replace(tzinfo=dt_util.UTC)
         except ValueError:
             raise parse.invalid("calendar_unknown_occurrence") from None
+        if not EARLIEST + _MARGIN <= at < LATEST - _MARGIN:  # no window there, nor room to look
+            raise parse.invalid("calendar_unknown_occurrence")
         windows = _windows(grant, self.home.tz, at, at + timedelta(seconds=1))
         for window in windows:
             if window[0].strftime(_RECURRENCE_ID_FORMAT) == recurrence_id:
@@ -328,8 +341,8 @@ def _event_times(event: Mapping[str, Any], tz: ZoneInfo) -> Interval:
             raise parse.invalid("calendar_all_day")
         raise parse.invalid("invalid_datetime", field=EVENT_START)
     return (
-        dt_util.as_utc(start if start.tzinfo else start.replace(tzinfo=tz)),
-        dt_util.as_utc(end if end.tzinfo else end.replace(tzinfo=tz)),
+        parse.within_reach(start if start.tzinfo else start.replace(tzinfo=tz), EVENT_START),
+        parse.within_reach(end if end.tzinfo else end.replace(tzinfo=tz), EVENT_END),
     )
 
 
@@ -364,6 +377,8 @@ def _last_window_end(schedule: Schedule, tz: ZoneInfo, rule: WeeklyRule) -> date
         return None
     if rule.starts_before <= schedule.valid_from:
         raise parse.invalid("end_before_start")
+    if rule.starts_before - schedule.valid_from > parse.MAX_SPAN:
+        raise parse.invalid("too_long")
     windows = occurrences(
         schedule, tz, rule.starts_before - _MARGIN, rule.starts_before + timedelta(days=2)
     )
@@ -412,9 +427,9 @@ def _until(value: str | None, tz: ZoneInfo, unsupported: Exception) -> datetime 
             moment = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt_util.UTC)
         else:  # floating: the home's wall clock
             moment = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=tz)
-    except ValueError:
+        return dt_util.as_utc(moment) + timedelta(microseconds=1)
+    except (ValueError, OverflowError):  # OverflowError: a date at the end of time
         raise unsupported from None
-    return dt_util.as_utc(moment) + timedelta(microseconds=1)
 
 
 def _minute(moment: datetime) -> int:

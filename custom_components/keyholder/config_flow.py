@@ -18,6 +18,7 @@ from homeassistant.core import callback
 from homeassistant.helpers import selector
 
 from .const import CONF_HOME_NAME, DOMAIN, SUBENTRY_TYPE_DOOR
+from .core.names import refused_character
 from .data import KeyholderConfigEntry
 from .doors import (
     CONF_FIRST_SLOT,
@@ -60,6 +61,8 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_HOME_NAME] = "name_required"
             elif len(name) > MAX_HOME_NAME:
                 errors[CONF_HOME_NAME] = "name_too_long"
+            elif refused_character(name) is not None:
+                errors[CONF_HOME_NAME] = "name_character"
             else:
                 await self.async_set_unique_id(DOMAIN)
                 self._abort_if_unique_id_configured()

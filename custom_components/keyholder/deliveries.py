@@ -14,6 +14,10 @@ between the announcement and the carrier at the door changes nothing; deliveries
 whose window ended more than ``KEEP_AFTER_WINDOW`` ago are dropped at load. A visit
 running across a restart is not watched to its end (visits are not restored), so
 its end is then not reported; the bridge keeps the delivery's last status.
+
+An announced window is at most ``MAX_WINDOW`` long (longer ones are refused as
+invalid before anything is decided), and whether a grant could open in it is
+answered by ``any_open``, whose cost does not grow with the window.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ from typing import Any, Final, TypedDict
 
 from .core.decision import Reason
 from .core.models import Grant
-from .core.schedule import occurrences
+from .core.schedule import any_open
 from .visit import DoorEvent
 
 MAX_DELIVERIES: Final = 1000
 KEEP_AFTER_WINDOW: Final = timedelta(days=1)
+MAX_WINDOW: Final = timedelta(days=31)  # the longest delivery window a carrier may announce
 # How a visit's end is reported for the delivery it was for.
 VISIT_END: Final = {
     DoorEvent.RELOCKED: "locked",
@@ -99,7 +104,7 @@ def announcement_refusal(
     grants = list(carrier_grants)
     if not grants:
         return Reason.UNKNOWN_GRANT
-    if not any(occurrences(g.schedule, tz, window_start, window_end) for g in grants):
+    if not any(any_open(g.schedule, tz, window_start, window_end) for g in grants):
         return Reason.OUTSIDE_WINDOW
     return None
 
@@ -120,7 +125,7 @@ class DeliveryDesk:
 
     def restore(self, deliveries: Iterable[Delivery], now: datetime) -> None:
         """Take back stored deliveries, leaving out those long over."""
-        self._deliveries = {d.id: d for d in deliveries if d.window_end + KEEP_AFTER_WINDOW > now}
+        self._deliveries = {d.id: d for d in deliveries if d.window_end > now - KEEP_AFTER_WINDOW}
 
     def announced(self, delivery: Delivery) -> None:
         if len(self._deliveries) >= MAX_DELIVERIES:  # the oldest go first

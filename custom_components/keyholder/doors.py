@@ -22,6 +22,7 @@ from homeassistant.helpers import entity_registry as er, selector
 
 from .const import SUBENTRY_TYPE_DOOR
 from .core.models import MAX_NAME_LENGTH, Door, DoorKind
+from .core.names import refused_character
 from .validation import vol
 
 CONF_NAME: Final = "name"
@@ -186,6 +187,8 @@ def _name_error(name: str, taken_names: set[str]) -> str | None:
         return "name_required"
     if len(name) > MAX_NAME_LENGTH:
         return "name_too_long"
+    if refused_character(name) is not None:
+        return "name_character"
     if name.casefold() in taken_names:
         return "name_taken"
     return None

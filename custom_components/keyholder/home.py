@@ -31,6 +31,7 @@ from .const import DOMAIN, EVENT_KEYHOLDER, LOGGER
 from .core.decision import Decision, Reason, decide, request_refusal
 from .core.models import (
     AccessRequest,
+    AnnouncedDelivery,
     CameraHealth,
     Channel,
     Door,
@@ -52,9 +53,11 @@ from .deliveries import (
     delivery_to_stored,
 )
 from .doors import entry_doors
+from .guest_keys import GuestKeys, async_load_guest_keys
 from .home_key import HomeKey
 from .keypad import DoorCodes
 from .keypad_doors import KeypadDoors
+from .link.guest_requests import SpentChallenges
 from .pin_vault import PinVault
 from .store import KeyholderStorage, Registry
 from .visit import DoorEvent, Visit, VisitWatcher
@@ -86,6 +89,7 @@ class GrantDraft:
     camera_required: bool = False
     carrier_id: str | None = None
     max_visit: timedelta | None = None
+    announced_only: bool = False  # carrier grants: open only for an accepted delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +138,14 @@ class Home:
         # a revoke (or pause) returns, no opening decided on the old state can follow.
         self._lock = asyncio.Lock()
         self.last_visit: Visit | None = None
+        self._guest_keys: GuestKeys | None = None
+        self.spent_challenges = SpentChallenges()
 
     # ---- loading -------------------------------------------------------------------
 
     async def async_load(self) -> None:
         self._registry = await self._storage.async_load_registry()
+        self._guest_keys = await async_load_guest_keys(self.hass, self.entry.entry_id)
         await self._pins.async_load()
         await self.keypads.async_load(dt_util.utcnow())
         await self.carriers.async_load()
@@ -165,6 +172,13 @@ class Home:
     @property
     def home_id(self) -> str:
         return self.home_key.fingerprint
+
+    @property
+    def guest_keys(self) -> GuestKeys:
+        """The keys of guest links (loaded with the home)."""
+        if self._guest_keys is None:
+            raise RuntimeError("the home is not loaded")
+        return self._guest_keys
 
     @property
     def tz(self) -> ZoneInfo:
@@ -241,6 +255,7 @@ class Home:
             camera_required=draft.camera_required,
             carrier_id=draft.carrier_id,
             max_visit=draft.max_visit,
+            announced_only=draft.announced_only and draft.kind is GrantKind.CARRIER,
         )
         token = sign_grant_token(
             self.home_key.sign, grant_id=grant.id, home_id=self.home_id, issued_at=now
@@ -257,7 +272,8 @@ class Home:
     async def async_update_grant(
         self, grant_id: str, changes: Mapping[str, Any], *, context: Context
     ) -> Grant:
-        """Apply field changes (name, doors, schedule, use_limit, camera_required, max_visit)."""
+        """Apply field changes (name, doors, schedule, use_limit, camera_required, max_visit,
+        and for a carrier grant announced_only)."""
         async with self._lock:
             before = self.get_grant(grant_id).doors
             updated = await self._update_grant(grant_id, changes, context)
@@ -344,14 +360,18 @@ class Home:
         nonce: str,
         expires_at: datetime,
         signature_valid: bool,
+        delivery_id: str | None,
         context: Context,
     ) -> Decision:
         """Decide a carrier's signed request (checked by the caller against the approved key).
 
         The grant is the carrier's live carrier grant for this door (its policy: doors,
-        windows, camera), one open now if there is one; without any the request is
-        refused as ``unknown_grant``. The nonce and expiry are checked exactly as for a
-        guest's request.
+        windows, camera, announced deliveries only), one open now if there is one;
+        without any the request is refused as ``unknown_grant``. The nonce and expiry
+        are checked exactly as for a guest's request. The carrier's deliveries go into
+        the decision, which picks the one the opening is for (``delivery_id`` when the
+        signed body names one); an allowed opening marks it opened, so the end of its
+        visit is reported to the bridge.
         """
         async with self._lock:
             now = dt_util.utcnow()
@@ -360,8 +380,16 @@ class Home:
                 (g for g in candidates if is_open(g.schedule, self.tz, now)),
                 candidates[0] if candidates else None,
             )
-            request = self._remote_request(door_id, nonce, expires_at, signature_valid, now)
-            return await self._decide_and_act(grant, request, now, context)
+            request = replace(
+                self._remote_request(door_id, nonce, expires_at, signature_valid, now),
+                delivery_id=delivery_id,
+                deliveries=self._announced_deliveries(carrier_id),
+            )
+            decision = await self._decide_and_act(grant, request, now, context)
+            if decision.allowed and decision.delivery_id is not None:
+                self.deliveries.opened(decision.delivery_id, door_id)
+                await self._save_deliveries()
+            return decision
 
     async def async_open_door_as_admin(
         self, *, grant_id: str, door_id: str, context: Context
@@ -375,14 +403,55 @@ class Home:
         """
         async with self._lock:
             now = dt_util.utcnow()
+            grant = self._registry.grants.get(grant_id)
+            carrier_id = grant.carrier_id if grant is not None else None
             request = AccessRequest(
                 door_id=door_id,
                 channel=Channel.REMOTE,
                 expires_at=now + self.policy.max_request_lifetime,
+                deliveries=self._announced_deliveries(carrier_id) if carrier_id else (),
             )
+            return await self._decide_and_act(grant, request, now, context)
+
+    async def async_open_door_for_link(
+        self, *, grant_id: str, door_id: str, nonce: str, expires_at: datetime, context: Context
+    ) -> Decision:
+        """Decide a guest's opening whose link secret and challenge the caller has checked.
+
+        The challenge is the nonce: spent here too, and remembered across restarts.
+        """
+        async with self._lock:
+            now = dt_util.utcnow()
+            request = self._remote_request(door_id, nonce, expires_at, True, now)
             return await self._decide_and_act(
                 self._registry.grants.get(grant_id), request, now, context
             )
+
+    async def async_audit_request_refusal(
+        self,
+        request_kind: str,
+        code: str,
+        *,
+        carrier_id: str | None = None,
+        delivery_id: str | None = None,
+    ) -> None:
+        """A request relayed by the bridge refused before any decision: malformed, unknown."""
+        await self._audit(
+            "request_refused",
+            dt_util.utcnow(),
+            None,
+            request=request_kind,
+            refusal=code,
+            carrier_id=carrier_id,
+            delivery_id=delivery_id,
+        )
+
+    async def async_audit_guest_refusal(self, code: str, *, grant_id: str | None) -> None:
+        """A guest's page asked something the home would not answer; ``code`` says why."""
+        grant = self._registry.grants.get(grant_id) if grant_id else None
+        await self._audit(
+            "guest_request_refused", dt_util.utcnow(), None, grant=grant, refusal=code
+        )
 
     async def _open_door(
         self,
@@ -455,23 +524,32 @@ class Home:
         if decision.allowed and camera and needs_camera:
             decision = _decide(await self._cameras.async_health(camera, now))
         if decision.allowed and grant is not None and door is not None:
-            return await self._admit(grant, door, now, context)
+            admitted = await self._admit(grant, door, now, context, decision.delivery_id)
+            return replace(admitted, delivery_id=decision.delivery_id)
         await self._storage.async_save_registry(self._registry)  # remembers the nonce
-        await self._refused(decision.reason, door, grant, now, context)
+        await self._refused(
+            decision.reason, door, grant, now, context, delivery_id=request.delivery_id
+        )
         return decision
 
-    async def _admit(self, grant: Grant, door: Door, now: datetime, context: Context) -> Decision:
+    async def _admit(
+        self, grant: Grant, door: Door, now: datetime, context: Context, delivery_id: str | None
+    ) -> Decision:
         used = replace(grant, uses=grant.uses + 1)
         self._registry.grants[grant.id] = used
         await self._storage.async_save_registry(self._registry)
-        await self._audit("door_granted", now, context, grant=used, door=door)
+        await self._audit(
+            "door_granted", now, context, grant=used, door=door, delivery_id=delivery_id
+        )
         try:
             await self._actuate_open(door, context)
         except HomeAssistantError as err:
             LOGGER.warning("Door %s did not open: %s", door.name, err)
             self._registry.grants[grant.id] = grant  # the use was not spent
             await self._storage.async_save_registry(self._registry)
-            await self._refused(Reason.DOOR_UNAVAILABLE, door, grant, now, context)
+            await self._refused(
+                Reason.DOOR_UNAVAILABLE, door, grant, now, context, delivery_id=delivery_id
+            )
             return Decision(Reason.DOOR_UNAVAILABLE)
         self._door_event(door, DoorEvent.GRANTED, grant=used, reason=Reason.ALLOWED)
         self._start_visit(door, used, now)
@@ -485,8 +563,18 @@ class Home:
         grant: Grant | None,
         now: datetime,
         context: Context,
+        *,
+        delivery_id: str | None = None,
     ) -> None:
-        await self._audit("door_refused", now, context, grant=grant, door=door, reason=reason)
+        await self._audit(
+            "door_refused",
+            now,
+            context,
+            grant=grant,
+            door=door,
+            reason=reason,
+            delivery_id=delivery_id,
+        )
         if door is not None:
             self._door_event(door, DoorEvent.REFUSED, grant=grant, reason=reason)
             if reason in (Reason.CAMERA_UNAVAILABLE, Reason.CAMERA_STALE):
@@ -608,34 +696,17 @@ class Home:
             )
             return True
 
-    async def async_delivery_opened(self, delivery_id: str, door_id: str) -> None:
-        """The carrier opened ``door_id`` for the delivery: its visit's end is reported."""
-        self.deliveries.opened(delivery_id, door_id)
-        await self._save_deliveries()
-
     async def _save_deliveries(self) -> None:
         await self._storage.async_save_deliveries(
             [delivery_to_stored(d) for d in self.deliveries.all()]
         )
 
-    async def async_refuse_for_delivery(
-        self,
-        *,
-        carrier_id: str,
-        door_id: str,
-        delivery_id: str,
-        code: str,
-        context: Context,
-    ) -> None:
-        """Audit a carrier's opening refused for its delivery (unknown, or declined)."""
-        await self._audit(
-            "delivery_refused",
-            dt_util.utcnow(),
-            context,
-            door=self.doors.get(door_id),
-            carrier_id=carrier_id,
-            delivery_id=delivery_id,
-            refusal=code,
+    def _announced_deliveries(self, carrier_id: str) -> tuple[AnnouncedDelivery, ...]:
+        """The carrier's deliveries as the decision sees them (announcements name no door)."""
+        return tuple(
+            AnnouncedDelivery(d.id, d.window_start, d.window_end, declined=d.declined)
+            for d in self.deliveries.all()
+            if d.carrier_id == carrier_id
         )
 
     @callback

@@ -122,6 +122,10 @@ class SlotBook:
     def door(self, door_id: str) -> DoorSlots:
         return self._doors.setdefault(door_id, DoorSlots())
 
+    def all_doors(self) -> list[DoorSlots]:
+        """Every door's slots, removed doors whose locks are still being cleared included."""
+        return list(self._doors.values())
+
     def note_lock(self, door: Door) -> bool:
         """Remember which lock and range a keypad door's records are about; True if changed."""
         slots = self.door(door.id)

@@ -10,6 +10,7 @@ range, then forgotten. Keypad events come back to ``Home`` as (door, slot).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from functools import partial
@@ -17,9 +18,10 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 
 from .action_input import invalid
-from .codes.base import LockCapabilities
+from .codes.base import LockCapabilities, SlotState
 from .codes.slots import (
     SlotCode,
     code_digest,
@@ -62,6 +64,7 @@ class KeypadDoors:
         self._codes: dict[str, DoorCodes] = {}
         self._removed: dict[str, DoorCodes] = {}
         self._digest_key = b""
+        self._forgetting: asyncio.Task[None] | None = None
 
     async def async_load(self, now: datetime) -> None:
         """Load the slot book; give slots to grants waiting for them; note each lock."""
@@ -71,6 +74,7 @@ class KeypadDoors:
         if gave or any(noted):
             await self._slots.async_save()
         self._digest_key = await self._pins.async_digest_key()
+        await self.async_forget_spent_pins(now)
 
     async def async_remove(self) -> None:
         await self._slots.async_remove()
@@ -93,7 +97,7 @@ class KeypadDoors:
                 code_for=partial(self._code_in_slot, door),
                 digest=self.digest,
                 on_keypad=partial(self._on_keypad, door),
-                on_change=self._on_change,
+                on_change=self._on_codes_change,
             )
             self._codes[door.id] = codes
             codes.request_sync()
@@ -105,6 +109,38 @@ class KeypadDoors:
             await codes.async_stop()
         self._codes.clear()
         self._removed.clear()
+
+    # ---- PINs no longer needed ----------------------------------------------------------
+
+    @callback
+    def _on_codes_change(self) -> None:
+        """A sync moved: tell the home, and let go of PINs whose codes are now off."""
+        self._on_change()
+        if self._forgetting is None or self._forgetting.done():
+            self._forgetting = self._entry.async_create_background_task(
+                self._hass,
+                self.async_forget_spent_pins(dt_util.utcnow()),
+                f"{DOMAIN} forget spent PINs",
+            )
+
+    async def async_forget_spent_pins(self, now: datetime) -> None:
+        """Forget every PIN its grant can no longer use and no lock may still hold."""
+        spent = frozenset(g for g in self._pins.grant_ids() if not self._pin_needed(g, now))
+        if spent:
+            await self._pins.async_forget_all(spent)
+            LOGGER.debug("Forgot %s PINs no longer needed", len(spent))
+
+    def _pin_needed(self, grant_id: str, now: datetime) -> bool:
+        grant = self._grants().get(grant_id)
+        if grant is not None and is_live(grant, now):
+            return True  # it may need (re)programming, now or in a later window
+        return any(
+            (record := slots.records.get(slot)) is not None
+            and record.state is not SlotState.CLEARED
+            for slots in self._slots.all_doors()
+            for slot, holder in slots.grants.items()
+            if holder == grant_id
+        )
 
     def codes(self, door_id: str) -> DoorCodes | None:
         """The keypad codes of a door's lock; None for a remote-only door."""
@@ -253,3 +289,4 @@ class KeypadDoors:
         self._slots.forget(door_id)
         await self._slots.async_save()
         LOGGER.info("The lock of removed door %s holds no Keyholder code any more", codes.door.name)
+        await self.async_forget_spent_pins(dt_util.utcnow())

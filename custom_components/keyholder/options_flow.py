@@ -4,8 +4,10 @@ Approving a carrier is two steps. First the homeowner picks the carrier from the
 directory the linked bridge publishes and may paste the key the carrier handed
 them, which must then match the directory's: a bridge cannot slip in a key of its
 own. Then the policy: which doors, on which days and hours, whether the camera
-must be live, and the longest visit. The approval trusts the key; the policy
-becomes a carrier grant, shown on the calendar and revoked like any other grant.
+must be live, the longest visit, and whether only deliveries the carrier announced
+(and the homeowner did not decline) may open (on by default). The approval trusts
+the key; the policy becomes a carrier grant, shown on the calendar and revoked like
+any other grant.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from . import action_input as parse
 from .carriers import Carrier
 from .const import CONF_BRIDGE_HOME_ID, CONF_BRIDGE_URL, CONF_ENROLMENT_CODE
 from .core.models import MAX_NAME_LENGTH, GrantKind, Schedule, WeeklyWindow
+from .core.names import refused_character
 from .data import KeyholderConfigEntry
 from .doors import DEFAULT_MAX_VISIT, MAX_VISIT_RANGE
 from .home import GrantDraft, Home
@@ -38,7 +41,17 @@ CONF_START = "start"
 CONF_END = "end"
 CONF_CAMERA_REQUIRED = "camera_required"
 CONF_MAX_VISIT = "max_visit"
+CONF_ANNOUNCED_ONLY = "announced_only"
 DELIVERY_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]  # offered first: when parcels come
+
+
+def shown_name(name: str) -> str:
+    """A carrier's name as the form may show it: a refused character as U+FFFD.
+
+    The directory comes from the bridge, so its names are not the homeowner's; one
+    holding a direction override could dress itself up as another carrier.
+    """
+    return "".join("\ufffd" if refused_character(c) else c for c in name)
 
 
 def caller_context() -> Context:
@@ -153,6 +166,8 @@ class KeyholderOptionsFlow(OptionsFlow):
             expected = str(user_input.get(CONF_PUBLIC_KEY) or "").strip()
             if chosen is None:
                 errors[CONF_CARRIER_ID] = "unknown_carrier"
+            elif refused_character(chosen.name) is not None:  # see core.names
+                errors[CONF_CARRIER_ID] = "carrier_name_refused"
             elif expected:
                 try:
                     if decode_public_key(expected) != chosen.public_key:
@@ -163,7 +178,9 @@ class KeyholderOptionsFlow(OptionsFlow):
                 self._carrier = chosen
                 return await self.async_step_carrier_policy()
         options = [
-            selector.SelectOptionDict(value=c.id, label=f"{c.name} (key {c.fingerprint})")
+            selector.SelectOptionDict(
+                value=c.id, label=f"{shown_name(c.name)} (key {c.fingerprint})"
+            )
             for c in self._directory
         ]
         schema = vol.Schema(
@@ -223,6 +240,7 @@ class KeyholderOptionsFlow(OptionsFlow):
                 vol.Required(CONF_START, default="08:00:00"): selector.TimeSelector(),
                 vol.Required(CONF_END, default="20:00:00"): selector.TimeSelector(),
                 vol.Required(CONF_CAMERA_REQUIRED, default=False): selector.BooleanSelector(),
+                vol.Required(CONF_ANNOUNCED_ONLY, default=True): selector.BooleanSelector(),
                 vol.Required(CONF_MAX_VISIT, default=DEFAULT_MAX_VISIT): selector.NumberSelector(
                     selector.NumberSelectorConfig(
                         min=MAX_VISIT_RANGE[0],
@@ -281,4 +299,5 @@ class KeyholderOptionsFlow(OptionsFlow):
             camera_required=camera_required,
             carrier_id=carrier.id,
             max_visit=max_visit,
+            announced_only=bool(user_input.get(CONF_ANNOUNCED_ONLY, True)),
         )

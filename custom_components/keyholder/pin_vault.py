@@ -1,8 +1,11 @@
 """Where keypad PINs live in Home Assistant: a private storage file, nowhere else.
 
 The file is written with mode 0600 (``Store(private=True)``). PINs are kept so a
-lock can be re-programmed after a reset; they are handed out once, in the action
-response to an admin, and are never put in logs, events, states or diagnostics.
+lock can be re-programmed after a reset, and no longer than that can happen: a
+grant's PIN is forgotten once the grant can never open again (revoked, ended, used
+up) and its code is confirmed off every lock (``KeypadDoors``). They are handed out
+once, in the action response to an admin, and are never put in logs, events, states
+or diagnostics.
 """
 
 from __future__ import annotations
@@ -37,6 +40,17 @@ class PinVault:
 
     def get(self, grant_id: str) -> str | None:
         return None if grant_id == _DIGEST_KEY else self._pins.get(grant_id)
+
+    def grant_ids(self) -> frozenset[str]:
+        """The grants whose PINs are kept."""
+        return frozenset(self._pins.keys() - {_DIGEST_KEY})
+
+    async def async_forget_all(self, grant_ids: frozenset[str]) -> None:
+        """Forget several grants' PINs with one write."""
+        if grant_ids & self._pins.keys() - {_DIGEST_KEY}:
+            for grant_id in grant_ids - {_DIGEST_KEY}:
+                self._pins.pop(grant_id, None)
+            await self._store.async_save(dict(self._pins))
 
     def in_use(self, pin: str) -> bool:
         return any(pin == value for key, value in self._pins.items() if key != _DIGEST_KEY)

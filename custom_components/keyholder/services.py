@@ -3,6 +3,11 @@
 Every action is for admins (as Home Assistant's own admin services are); the
 calls automations make carry no user and are allowed. A keypad grant's PIN and a
 grant's token appear only in the response to an admin user, and nowhere else.
+
+The caller's mistakes raise ``action_input.InvalidInputError`` (a translated
+``ServiceValidationError`` that is also a ``vol.Invalid``, so the REST API answers
+400 rather than 500); failures that are not the caller's (a bridge that cannot be
+reached, a lock that did not open) raise ``HomeAssistantError``.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.util import dt as dt_util
 
 from . import action_input as parse
 from .const import CONF_BRIDGE_URL, DOMAIN
+from .core.decision import Reason
 from .core.models import Grant, GrantKind
+from .core.names import code_point, refused_character
 from .core.schedule import occurrences
 from .core.status import grant_status
 from .data import KeyholderConfigEntry
@@ -38,11 +45,11 @@ _ANY = vol.Schema({vol.Optional(ATTR_ENTRY): str}, extra=vol.ALLOW_EXTRA)
 
 CREATE_FIELDS = {
     ATTR_ENTRY, "kind", "name", "doors", "starts", "ends", "weekly", "uses",
-    "camera_required", "carrier", "max_visit",
+    "camera_required", "carrier", "max_visit", "announced_only",
 }  # fmt: skip
 UPDATE_FIELDS = {
     ATTR_ENTRY, "grant_id", "name", "doors", "starts", "ends", "weekly", "uses",
-    "camera_required", "max_visit",
+    "camera_required", "max_visit", "announced_only",
 }  # fmt: skip
 
 
@@ -64,7 +71,7 @@ def _home(hass: HomeAssistant, call: ServiceCall) -> Home:
     if entry_id is not None:
         entries = [e for e in entries if e.entry_id == entry_id]
     if len(entries) != 1 or entries[0].state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+        raise parse.invalid("not_loaded")
     return entries[0].runtime_data.home
 
 
@@ -102,7 +109,7 @@ def grant_summary(home: Home, grant: Grant, now: datetime) -> dict[str, Any]:
         "camera_required": grant.camera_required,
         "max_visit": _whole_minutes(grant.max_visit),
         "next_window": upcoming[0][0].isoformat() if upcoming else None,
-    }
+    } | ({"announced_only": grant.announced_only} if grant.kind is GrantKind.CARRIER else {})
 
 
 async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -118,6 +125,8 @@ async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     carrier = parse.optional_text(data, "carrier", max_length=64)
     if (kind is GrantKind.CARRIER) != (carrier is not None):
         raise parse.invalid("carrier_mismatch")
+    if "announced_only" in data and kind is not GrantKind.CARRIER:
+        raise parse.invalid("announced_only_not_carrier")
     draft = GrantDraft(
         kind=kind,
         name=parse.text(data, "name"),
@@ -132,6 +141,9 @@ async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         camera_required=parse.boolean(data, "camera_required"),
         carrier_id=carrier,
         max_visit=parse.minutes(data, "max_visit"),
+        # Deny by default: a carrier opens only for an announced, accepted delivery unless
+        # the homeowner says otherwise.
+        announced_only=parse.boolean(data, "announced_only", default=True),
     )
     issued = await home.async_create_grant(draft, context=call.context)
     response: dict[str, Any] = {"grant_id": issued.grant.id}
@@ -139,7 +151,9 @@ async def _create_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         response["token"] = issued.token
         if issued.pin is not None:
             response["pin"] = issued.pin
-        if kind is GrantKind.LINK and (url := guest_link_url(home.entry, issued.token)):
+        if kind is GrantKind.LINK and (
+            url := guest_link_url(home.entry, home.guest_keys, issued.grant.id)
+        ):
             response["link_url"] = url
     return response
 
@@ -167,6 +181,10 @@ async def _update_grant(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         changes["camera_required"] = parse.boolean(data, "camera_required")
     if "max_visit" in data:  # null: back to the door's longest visit
         changes["max_visit"] = parse.minutes(data, "max_visit")
+    if "announced_only" in data:
+        if grant.kind is not GrantKind.CARRIER:
+            raise parse.invalid("announced_only_not_carrier")
+        changes["announced_only"] = parse.boolean(data, "announced_only")
     if not changes:
         raise parse.invalid("nothing_to_update")
     updated = await home.async_update_grant(grant.id, changes, context=call.context)
@@ -209,12 +227,14 @@ async def _open_door(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     decision = await home.async_open_door_as_admin(
         grant_id=grant_id, door_id=door_id, context=call.context
     )
-    if not decision.allowed:
-        raise ServiceValidationError(
+    if decision.reason is Reason.DOOR_UNAVAILABLE:  # the lock failed: not the caller's doing
+        raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="access_refused",
             translation_placeholders={"reason": decision.reason.value},
         )
+    if not decision.allowed:
+        raise parse.invalid("access_refused", reason=decision.reason.value)
     return {"allowed": True, "reason": decision.reason.value}
 
 
@@ -236,9 +256,13 @@ async def _approve_carrier(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
         wanted = decode_public_key(expected) if expected is not None else None
         carrier = await async_lookup_carrier(hass, bridge_url, carrier_id)
     except DirectoryError as err:
+        if err.code == "bridge_unreachable":  # not the caller's mistake
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key=err.code) from err
         raise parse.invalid(err.code) from err
     if wanted is not None and wanted != carrier.public_key:
         raise parse.invalid("carrier_key_mismatch")
+    if (char := refused_character(carrier.name)) is not None:  # the bridge's, not ours
+        raise parse.invalid("carrier_name_refused", character=code_point(char))
     await home.async_approve_carrier(carrier, context=call.context)
     return {"carrier_id": carrier_id, "name": carrier.name, "key_fingerprint": carrier.fingerprint}
 

@@ -26,7 +26,7 @@ from .core.models import Grant, GrantKind, Schedule, WeeklyWindow
 from .deliveries import StoredDelivery
 
 REGISTRY_VERSION = 1
-REGISTRY_MINOR_VERSION = 2
+REGISTRY_MINOR_VERSION = 3
 AUDIT_VERSION = 1
 DELIVERIES_VERSION = 1
 
@@ -52,6 +52,7 @@ class StoredGrant(TypedDict):
     carrier_id: str | None
     max_visit_minutes: int | None
     revoked_at: str | None
+    announced_only: bool
 
 
 class StoredRegistry(TypedDict):
@@ -101,6 +102,7 @@ def grant_to_stored(grant: Grant) -> StoredGrant:
             None if grant.max_visit is None else int(grant.max_visit.total_seconds() // 60)
         ),
         "revoked_at": _iso(grant.revoked_at),
+        "announced_only": grant.announced_only,
     }
 
 
@@ -129,6 +131,7 @@ def grant_from_stored(stored: StoredGrant) -> Grant:
             else timedelta(minutes=stored["max_visit_minutes"])
         ),
         revoked_at=_parse(stored["revoked_at"]),
+        announced_only=stored["announced_only"],
     )
 
 
@@ -141,6 +144,8 @@ class _RegistryStore(Store[StoredRegistry]):
         Version 1.1 is the first layout; later versions add their steps here, each
         one taking the previous layout to the next, so any old file walks forward.
         1.2 gives each grant ``max_visit_minutes`` (None: the door's longest visit).
+        1.3 gives each grant ``announced_only``: on for carrier grants (a carrier opens
+        only for an accepted delivery, as new carrier grants do), off for the others.
         """
         if old_major_version > REGISTRY_VERSION:
             raise NotImplementedError("registry written by a newer Keyholder")
@@ -148,6 +153,9 @@ class _RegistryStore(Store[StoredRegistry]):
         if old_major_version == 1 and old_minor_version < 2:
             for grant in grants:
                 grant.setdefault("max_visit_minutes", None)
+        if old_major_version == 1 and old_minor_version < 3:
+            for grant in grants:
+                grant.setdefault("announced_only", grant.get("kind") == GrantKind.CARRIER.value)
         return StoredRegistry(
             grants=grants,  # type: ignore[typeddict-item]
             nonces=dict(old_data.get("nonces", {})),

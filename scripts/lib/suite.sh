@@ -51,6 +51,26 @@ ensure_venv() {
     echo "$want" >"$stamp"
 }
 
+# ensure_tool_venv PYTHON VENV REQUIREMENTS — a venv of its own for one tool, kept in step.
+ensure_tool_venv() {
+    local python="$1" venv="$2" requirements="$3" stamp want log
+    want=$(sha256sum "$requirements" | cut -d' ' -f1)
+    stamp="$venv/.keyholder-requirements"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    echo "--- preparing $venv"
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+    log=$(mktemp)
+    if ! "$venv/bin/python" -m pip install --quiet -r "$requirements" >"$log" 2>&1; then
+        grep -v '^WARNING: Location' "$log" >&2
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
+    echo "$want" >"$stamp"
+}
+
 # ensure_chromium — Debian's chromium for the guest-page browser test, where we may install it.
 ensure_chromium() {
     command -v chromium >/dev/null 2>&1 && return 0

@@ -12,6 +12,7 @@ import pytest
 from custom_components.keyholder.core.decision import Decision, Reason, decide
 from custom_components.keyholder.core.models import (
     AccessRequest,
+    AnnouncedDelivery,
     CameraHealth,
     Channel,
     Door,
@@ -264,6 +265,106 @@ def test_keypad_use_of_a_revoked_grant_is_flagged() -> None:
     assert run(grant, keypad()) is Reason.REVOKED
 
 
+# --- deliveries: declined means declined -----------------------------------------
+
+WINDOW = AnnouncedDelivery("d1", NOW - timedelta(minutes=10), NOW + timedelta(minutes=20))
+ANNOUNCED_ONLY = make_grant(announced_only=True)
+
+
+def carrier_open(
+    *deliveries: AnnouncedDelivery, named: str | None = None, now: datetime = NOW
+) -> AccessRequest:
+    return remote(delivery_id=named, deliveries=deliveries, expires_at=now + timedelta(minutes=1))
+
+
+def decide_carrier(grant: Grant, request: AccessRequest, now: datetime = NOW) -> Decision:
+    return decide(
+        grant,
+        request,
+        DoorState(FRONT),
+        None,
+        accept_visits=True,
+        now=now,
+        tz=UTC_ZONE,
+        policy=POLICY,
+    )
+
+
+def test_an_announced_accepted_delivery_opens_and_is_named_in_the_decision() -> None:
+    decision = decide_carrier(ANNOUNCED_ONLY, carrier_open(WINDOW))
+    assert (decision.reason, decision.delivery_id) == (Reason.ALLOWED, "d1")
+    named = decide_carrier(ANNOUNCED_ONLY, carrier_open(WINDOW, named="d1"))
+    assert (named.reason, named.delivery_id) == (Reason.ALLOWED, "d1")
+
+
+def test_an_unannounced_carrier_open_is_refused_when_the_grant_asks_for_deliveries() -> None:
+    assert run(ANNOUNCED_ONLY, carrier_open()) is Reason.NO_ACCEPTED_DELIVERY
+
+
+def test_without_the_policy_an_unannounced_carrier_open_goes_ahead_as_before() -> None:
+    decision = decide_carrier(make_grant(), carrier_open())
+    assert (decision.reason, decision.delivery_id) == (Reason.ALLOWED, None)
+
+
+def test_a_declined_delivery_opens_nothing_named_or_not_with_or_without_the_policy() -> None:
+    declined = replace(WINDOW, declined=True)
+    for grant in (ANNOUNCED_ONLY, make_grant()):
+        assert run(grant, carrier_open(declined, named="d1")) is Reason.DELIVERY_DECLINED
+        assert run(grant, carrier_open(declined)) is Reason.DELIVERY_DECLINED
+
+
+def test_an_accepted_delivery_covering_now_outweighs_a_declined_one() -> None:
+    declined = replace(WINDOW, id="d0", declined=True)
+    decision = decide_carrier(ANNOUNCED_ONLY, carrier_open(declined, WINDOW))
+    assert (decision.reason, decision.delivery_id) == (Reason.ALLOWED, "d1")
+
+
+def test_a_declined_delivery_outside_its_window_does_not_hold_back_a_standing_grant() -> None:
+    later = AnnouncedDelivery("d2", NOW + timedelta(hours=2), NOW + timedelta(hours=3), True)
+    assert run(make_grant(), carrier_open(later)) is Reason.ALLOWED
+    assert run(ANNOUNCED_ONLY, carrier_open(later)) is Reason.NO_ACCEPTED_DELIVERY
+
+
+def test_a_named_delivery_the_home_does_not_know_is_refused() -> None:
+    for grant in (ANNOUNCED_ONLY, make_grant()):
+        assert run(grant, carrier_open(WINDOW, named="other")) is Reason.UNKNOWN_DELIVERY
+
+
+def test_a_delivery_opens_only_inside_its_own_window() -> None:
+    for now in (WINDOW.window_start - timedelta(microseconds=1), WINDOW.window_end):
+        unnamed = carrier_open(WINDOW, now=now)
+        assert run(ANNOUNCED_ONLY, unnamed, now=now) is Reason.NO_ACCEPTED_DELIVERY
+        named = carrier_open(WINDOW, named="d1", now=now)
+        assert run(ANNOUNCED_ONLY, named, now=now) is Reason.OUTSIDE_DELIVERY_WINDOW
+    first = WINDOW.window_start
+    assert run(ANNOUNCED_ONLY, carrier_open(WINDOW, now=first), now=first) is Reason.ALLOWED
+
+
+def test_a_delivery_announced_for_one_door_opens_only_that_door() -> None:
+    garage_only = replace(WINDOW, door_id="garage")
+    assert run(ANNOUNCED_ONLY, carrier_open(garage_only, named="d1")) is (
+        Reason.DOOR_NOT_IN_DELIVERY
+    )
+    assert run(ANNOUNCED_ONLY, carrier_open(garage_only)) is Reason.NO_ACCEPTED_DELIVERY
+    front_only = replace(WINDOW, door_id="front")
+    assert run(ANNOUNCED_ONLY, carrier_open(front_only)) is Reason.ALLOWED
+
+
+def test_the_grant_still_decides_before_the_delivery() -> None:
+    """A delivery adds a condition; it never lifts one of the grant's own terms."""
+    expired = make_grant(
+        announced_only=True,
+        schedule=Schedule(valid_from=NOW - timedelta(days=2), valid_until=NOW),
+    )
+    assert run(expired, carrier_open(WINDOW)) is Reason.EXPIRED
+    assert run(ANNOUNCED_ONLY, carrier_open(WINDOW), accept_visits=False) is Reason.VISITS_PAUSED
+
+
+def test_deliveries_do_not_concern_link_grants() -> None:
+    link = make_grant(kind=GrantKind.LINK, announced_only=True)
+    assert run(link, carrier_open(replace(WINDOW, declined=True))) is Reason.ALLOWED
+
+
 # --- order --------------------------------------------------------------------------
 
 ORDER = [
@@ -277,6 +378,7 @@ ORDER = [
     Reason.DOOR_NOT_IN_GRANT,
     Reason.EXPIRED,
     Reason.USES_EXHAUSTED,
+    Reason.NO_ACCEPTED_DELIVERY,
     Reason.VISITS_PAUSED,
     Reason.CAR_NOT_HOME,
     Reason.CAMERA_UNAVAILABLE,
@@ -298,6 +400,7 @@ def test_first_failing_check_wins_in_the_documented_order() -> None:
         "doors": frozenset({"elsewhere"}),
         "valid_until": NOW,
         "uses": 5,
+        "announced_only": True,
         "accept_visits": False,
         "car_home": False,
         "camera": None,
@@ -323,6 +426,7 @@ def test_first_failing_check_wins_in_the_documented_order() -> None:
             use_limit=1,
             uses=faults.get("uses", 0),
             camera_required=True,
+            announced_only=faults.get("announced_only", False),  # type: ignore[arg-type]
         )
         door = DoorState(
             replace(CAR, camera="camera.car"),
@@ -351,6 +455,8 @@ def test_reason_codes_are_stable() -> None:
         "unknown_grant", "revoked", "wrong_channel", "unknown_door", "door_not_in_grant",
         "not_yet_valid", "expired", "outside_window", "uses_exhausted", "visits_paused",
         "car_not_home", "camera_unavailable", "camera_stale", "door_unavailable",
+        "unknown_delivery", "delivery_declined", "door_not_in_delivery",
+        "outside_delivery_window", "no_accepted_delivery",
     ]  # fmt: skip
 
 
@@ -601,3 +707,44 @@ def test_never_allowed_for_a_refused_token_or_replay(attempt: Attempt, fault: st
         Reason.REQUEST_EXPIRED,
         Reason.REQUEST_EXPIRY_TOO_FAR,
     }
+
+
+@st.composite
+def announced(draw: st.DrawFn) -> AnnouncedDelivery:
+    start = NOW + draw(seconds(-7200, 7200))
+    return AnnouncedDelivery(
+        id=draw(st.sampled_from(["d1", "d2", "d3"])),
+        window_start=start,
+        window_end=start + draw(seconds(1, 7200)),
+        declined=draw(st.booleans()),
+        door_id=draw(st.sampled_from([None, "front", "garage"])),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    deliveries=st.lists(announced(), max_size=4),
+    named=st.sampled_from([None, "d1", "d2", "nope"]),
+    offset=seconds(-7200, 7200),
+)
+def test_with_the_policy_on_no_carrier_open_goes_ahead_without_an_accepted_delivery_now(
+    deliveries: list[AnnouncedDelivery], named: str | None, offset: timedelta
+) -> None:
+    now = NOW + offset
+    request = carrier_open(*deliveries, named=named, now=now)
+    decision = decide_carrier(ANNOUNCED_ONLY, request, now)
+    covering = [d for d in deliveries if not d.declined and d.covers("front", now)]
+    if named is not None:  # a named delivery: only that one counts
+        first = next((d for d in deliveries if d.id == named), None)
+        covering = [first] if first is not None and first in covering else []
+    assert decision.allowed is bool(covering)
+    if decision.allowed:
+        assert decision.delivery_id in {d.id for d in covering}
+    else:
+        assert decision.reason in {
+            Reason.UNKNOWN_DELIVERY,
+            Reason.DELIVERY_DECLINED,
+            Reason.DOOR_NOT_IN_DELIVERY,
+            Reason.OUTSIDE_DELIVERY_WINDOW,
+            Reason.NO_ACCEPTED_DELIVERY,
+        }

@@ -4,8 +4,9 @@ It runs the demo as the README's command does (``python -m demo`` in this virtua
 environment): Home Assistant and the bridge as their own processes on free loopback
 ports, the simulated lock on the Mosquitto broker, Keyholder set up over Home
 Assistant's HTTP API. The check types the cleaner's PIN at the lock, has the carrier
-announce a delivery and open the door through the bridge, and loads the dog
-walker's page.
+announce a delivery and open the door through the bridge, and has the dog walker
+open their link as its page does (a challenge from the home, then sealed requests,
+through the bridge) and tap Open.
 """
 
 from __future__ import annotations
@@ -59,3 +60,5 @@ def test_the_demo_sets_the_house_up_and_every_promised_visit_happens(
     assert "demo check: passed" in run.stdout
     assert "check: the lock knows the PIN" in run.stdout
     assert "the front door opens for Parcel & Co" in run.stdout
+    assert "the dog walker's link shows Dog walker the front door" in run.stdout
+    assert "Open: the front door opens" in run.stdout

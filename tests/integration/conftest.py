@@ -234,9 +234,18 @@ class Actions:
         return door_id_of(self.home, name)
 
     async def grant_carrier_now(
-        self, carrier_id: str, *, name: str, ends_in: timedelta = timedelta(hours=1)
+        self,
+        carrier_id: str,
+        *,
+        name: str,
+        ends_in: timedelta = timedelta(hours=1),
+        announced_only: bool = True,
     ) -> Any:
-        """A carrier grant for the front door from an hour ago until ``ends_in`` from now."""
+        """A carrier grant for the front door from an hour ago until ``ends_in`` from now.
+
+        ``announced_only`` (the default of a carrier grant) lets it open only for an
+        accepted delivery; off, the carrier may open whenever the grant does.
+        """
         now = dt_util.now()
         return await self.call(
             "create_grant",
@@ -247,6 +256,7 @@ class Actions:
                 "carrier": carrier_id,
                 "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
                 "ends": (now + ends_in).strftime("%Y-%m-%d %H:%M"),
+                "announced_only": announced_only,
             },
         )
 

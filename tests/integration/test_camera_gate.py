@@ -35,6 +35,7 @@ async def _camera_grant(actions: Actions) -> dict[str, Any]:
             "doors": [FRONT],
             "ends": "2026-12-01 18:00",
             "camera_required": True,
+            "announced_only": False,  # the camera decides here, not a delivery
         },
     )
     return created

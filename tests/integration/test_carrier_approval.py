@@ -121,6 +121,9 @@ async def test_the_homeowner_picks_a_carrier_from_the_directory_and_sets_its_pol
     # Beyond the selector's range: Home Assistant refuses it before the flow sees it.
     too_long = await flow.submit(_policy(doors=[front], max_visit=500), status=400)
     assert set(too_long["errors"]) == {"max_visit"}
+    for field, malformed in [("start", "25:00:00"), ("end", "23:75:00"), ("start", "noon")]:
+        refused = await flow.submit(_policy(doors=[front], **{field: malformed}), status=400)
+        assert set(refused["errors"]) == {field}
     assert home.carriers.get(acme.carrier_id) is None
     assert not [g for g in home.grants.values() if g.kind is GrantKind.CARRIER]
 
@@ -140,6 +143,7 @@ async def test_the_homeowner_picks_a_carrier_from_the_directory_and_sets_its_pol
     assert grant.schedule.valid_until is None
     assert grant.camera_required
     assert grant.max_visit == timedelta(minutes=4)
+    assert grant.announced_only  # the form's default: only announced deliveries open
     approvals = [r for r in home.audit.records if r["kind"] == "carrier_approved"]
     assert [r["data"]["user_id"] for r in approvals] == [hass_admin_user.id]
 
@@ -161,7 +165,10 @@ async def test_a_carrier_approved_in_the_ui_opens_inside_its_policy_and_nowhere_
         await flow.start()
         await flow.submit({"next_step_id": "carrier"})
         await flow.submit({"carrier_id": acme.carrier_id})
-        done = await flow.submit(_policy(doors=[front], days=days, camera_required=False))
+        # Unticked "Only announced deliveries may open": the days and doors decide alone.
+        done = await flow.submit(
+            _policy(doors=[front], days=days, camera_required=False, announced_only=False)
+        )
         assert done["reason"] == "carrier_approved"
 
     events: list[str] = []
@@ -184,6 +191,7 @@ async def test_a_carrier_approved_in_the_ui_opens_inside_its_policy_and_nowhere_
     await until(lambda: "granted" in events, "the carrier's opening")
     assert events.count("granted") == 1
     assert hass.states.get("cover.garage").state == "closed"  # type: ignore[union-attr]
+    assert not [g for g in actions.home.grants.values() if g.announced_only]
 
 
 async def test_only_an_admin_can_open_the_options(

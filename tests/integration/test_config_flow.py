@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
@@ -44,6 +45,19 @@ async def test_overlong_name_is_refused(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_HOME_NAME: "name_too_long"}
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+@pytest.mark.parametrize("name", ["Home\u202eemoH", "Home\x00", "Ho\x1b[2Jme", "Home\u2066x"])
+async def test_a_name_with_control_or_direction_characters_is_refused(
+    hass: HomeAssistant, name: str
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOME_NAME: name}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOME_NAME: "name_character"}
     assert hass.config_entries.async_entries(DOMAIN) == []
 
 

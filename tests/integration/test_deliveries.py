@@ -72,14 +72,28 @@ class CarrierClient:
         return seen
 
 
-async def _approved_carrier_with_a_grant(actions: Actions, registry: Registry) -> Carrier:
+async def _approved_carrier_with_a_grant(
+    actions: Actions, registry: Registry, *, announced_only: bool = True
+) -> Carrier:
     """Acme, registered at the bridge, approved at home, with a grant for the front door now."""
     carrier = await registered_carrier(registry, "Acme Parcel")
     await actions.call("approve_carrier", {"carrier_id": carrier.carrier_id})
     await actions.grant_carrier_now(
-        carrier.carrier_id, name="Acme deliveries", ends_in=timedelta(hours=2)
+        carrier.carrier_id,
+        name="Acme deliveries",
+        ends_in=timedelta(hours=2),
+        announced_only=announced_only,
     )
     return carrier
+
+
+def _refusals(actions: Actions) -> list[tuple[str | None, str | None]]:
+    """The reason and delivery of every refused opening in the audit log, in order."""
+    return [
+        (r["data"].get("reason"), r["data"].get("delivery_id"))
+        for r in actions.home.audit.records
+        if r["kind"] == "door_refused"
+    ]
 
 
 def _when(delta: timedelta) -> str:
@@ -185,8 +199,7 @@ async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_to
         )
         assert (status, answer["error"]["code"]) == (403, "delivery_declined")
     assert hass.states.get("lock.front").state == "locked"  # type: ignore[union-attr]
-    refused = [r for r in actions.home.audit.records if r["kind"] == "delivery_refused"]
-    assert [r["data"]["refusal"] for r in refused] == ["delivery_declined"]
+    assert _refusals(actions) == [("delivery_declined", delivery["id"])]
     with pytest.raises(ServiceValidationError):
         await actions.call("decline_delivery", {"delivery_id": "delivery-nope"}, response=False)
 
@@ -218,3 +231,96 @@ async def test_an_accepted_delivery_survives_a_restart_of_keyholder(
         status, answer = await acme.call("POST", open_path, {"delivery_id": accepted["id"]})
         assert (status, answer) == (200, {"allowed": True, "reason": "allowed"})
         await until(lambda: hass.states.get("lock.front").state == "unlocked", "the lock")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("announced_only", [True, False], ids=["policy_on", "policy_off"])
+async def test_a_declined_delivery_keeps_the_carrier_out_even_when_it_names_no_delivery(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,  # noqa: F811
+    actions: Actions,
+    bridge: BridgeProcess,
+    bridge_registry: Registry,
+    announced_only: bool,
+) -> None:
+    """The attack found: decline, then a signed open that names no delivery at all.
+
+    Declined means declined whatever the policy: while the declined delivery's window
+    is open, the carrier opens nothing at that home without another accepted delivery.
+    """
+    carrier = await _approved_carrier_with_a_grant(
+        actions, bridge_registry, announced_only=announced_only
+    )
+    home_id = linked_house.options["bridge_home_id"]
+    open_path = f"/api/v1/carrier/homes/{home_id}/doors/{actions.door_id(FRONT)}/open"
+    async with aiohttp.ClientSession() as http:
+        acme = CarrierClient(http, bridge, carrier)
+        delivery = await acme.announce(home_id, "PKG-5")
+        assert delivery["status"] == "accepted"
+        await actions.call("decline_delivery", {"delivery_id": delivery["id"]}, response=False)
+        for body in ({}, {"reference": "PKG-anything"}):
+            status, answer = await acme.call("POST", open_path, body)
+            assert (status, answer["error"]["code"]) == (403, "delivery_declined")
+    await hass.async_block_till_done()
+    assert hass.states.get("lock.front").state == "locked"  # type: ignore[union-attr]
+    assert _refusals(actions) == [("delivery_declined", None)] * 2
+    assert not [r for r in actions.home.audit.records if r["kind"] == "door_granted"]
+
+
+async def test_a_carrier_opens_only_for_an_announced_delivery_inside_its_window(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,  # noqa: F811
+    actions: Actions,
+    bridge: BridgeProcess,
+    bridge_registry: Registry,
+) -> None:
+    """With the policy on (a carrier grant's default), no announcement: no opening."""
+    carrier = await _approved_carrier_with_a_grant(actions, bridge_registry)
+    (grant,) = actions.home.grants.values()
+    assert grant.announced_only
+    home_id = linked_house.options["bridge_home_id"]
+    open_path = f"/api/v1/carrier/homes/{home_id}/doors/{actions.door_id(FRONT)}/open"
+    async with aiohttp.ClientSession() as http:
+        acme = CarrierClient(http, bridge, carrier)
+        status, answer = await acme.call("POST", open_path, {})
+        assert (status, answer["error"]["code"]) == (403, "no_accepted_delivery")
+
+        later = await acme.announce(home_id, "PKG-later", starts=timedelta(minutes=40))
+        assert later["status"] == "accepted"  # the grant covers it; its window is not now
+        status, answer = await acme.call("POST", open_path, {"delivery_id": later["id"]})
+        assert (status, answer["error"]["code"]) == (403, "outside_delivery_window")
+        status, answer = await acme.call("POST", open_path, {})
+        assert (status, answer["error"]["code"]) == (403, "no_accepted_delivery")
+        await hass.async_block_till_done()
+        assert hass.states.get("lock.front").state == "locked"  # type: ignore[union-attr]
+
+        now = await acme.announce(home_id, "PKG-now")
+        status, answer = await acme.call("POST", open_path, {})  # names none: PKG-now covers
+        assert (status, answer) == (200, {"allowed": True, "reason": "allowed"})
+        await until(lambda: hass.states.get("lock.front").state == "unlocked", "the lock")  # type: ignore[union-attr]
+    # The home knows which delivery it opened for, so the end of the visit is reported.
+    assert actions.home.deliveries.get(now["id"]).door_id == actions.door_id(FRONT)
+    assert _refusals(actions) == [
+        ("no_accepted_delivery", None),
+        ("outside_delivery_window", later["id"]),
+        ("no_accepted_delivery", None),
+    ]
+    (granted,) = [r for r in actions.home.audit.records if r["kind"] == "door_granted"]
+    assert granted["data"]["delivery_id"] == now["id"]
+
+
+async def test_with_the_policy_off_an_unannounced_carrier_opens_as_before(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,  # noqa: F811
+    actions: Actions,
+    bridge: BridgeProcess,
+    bridge_registry: Registry,
+) -> None:
+    carrier = await _approved_carrier_with_a_grant(actions, bridge_registry, announced_only=False)
+    home_id = linked_house.options["bridge_home_id"]
+    open_path = f"/api/v1/carrier/homes/{home_id}/doors/{actions.door_id(FRONT)}/open"
+    listed = await actions.call("list_grants", {})
+    assert [g["announced_only"] for g in listed["grants"]] == [False]
+    async with aiohttp.ClientSession() as http:
+        status, answer = await CarrierClient(http, bridge, carrier).call("POST", open_path, {})
+    assert (status, answer) == (200, {"allowed": True, "reason": "allowed"})
+    await until(lambda: hass.states.get("lock.front").state == "unlocked", "the lock")  # type: ignore[union-attr]

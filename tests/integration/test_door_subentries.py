@@ -214,6 +214,9 @@ async def test_a_car_door_takes_a_tracker_whose_integration_is_not_loaded(
     [
         ({CONF_NAME: "   "}, {CONF_NAME: "name_required"}),
         ({CONF_NAME: "x" * 65}, {CONF_NAME: "name_too_long"}),
+        ({CONF_NAME: "Front\u202erood"}, {CONF_NAME: "name_character"}),  # reads "Frontdoor"
+        ({CONF_NAME: "Front\x00door"}, {CONF_NAME: "name_character"}),
+        ({CONF_NAME: "Front\ndoor"}, {CONF_NAME: "name_character"}),
         ({CONF_OPENER: "lock.back"}, {CONF_OPENER: "opener_not_found"}),
         (
             {CONF_CONTACT_SENSOR: "binary_sensor.back"},

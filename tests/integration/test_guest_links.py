@@ -1,16 +1,17 @@
-"""Guest links end to end: a phone's requests to the real bridge, decided by the real home.
+"""Guest links end to end: a phone's sealed requests through the real bridge, decided at home.
 
 The bridge is ``keyholder-bridge`` as its own process on loopback (SQLite and
 PostgreSQL); Home Assistant runs Keyholder with the house's template lock, linked
-to the bridge through the options flow. The guest is plain HTTP, as a phone
-without script would do it (``test_guest_page_in_chromium.py`` taps the button
-in a real browser).
+to the bridge through the options flow. The guest is ``simulators.guest.Guest``,
+which does what the page's script does (``test_guest_page_in_chromium.py`` runs the
+script itself in a real browser): the link's secret stays in the fragment, and every
+request is sealed for the home under a challenge the home issued.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-import re
+import json
 from typing import Any
 
 import aiohttp
@@ -18,16 +19,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from sqlalchemy import select
 
+from bridge.db.engine import create_engine
 from bridge.db.repository import Registry
+from bridge.db.tables import Base
+from simulators.guest import Guest, GuestLink, GuestRefusedError
 
 from ..bridge.process import BridgeProcess
 from .bridge_fixtures import link_home, link_state, until
 from .conftest import FRONT, Actions
-
-DOOR_BUTTON = re.compile(r'<form method="post" action="([^"]+)"><button type="submit" '
-                         r'name="door_id" value="([^"]+)">Open ([^<]+)</button>')  # fmt: skip
-RESULT = re.compile(r'<p class="result" data-code="([^"]*)">([^<]*)</p>')
 
 
 @pytest.fixture
@@ -61,27 +62,16 @@ async def _link_grant(
     )
 
 
-async def _page(http: aiohttp.ClientSession, url: str) -> tuple[int, str]:
-    async with http.get(url) as resp:
-        return resp.status, await resp.text()
-
-
-async def _open(http: aiohttp.ClientSession, link_url: str) -> tuple[int, str, str]:
-    """Load the page, tap Open: the status, the result's code and its text."""
-    status, html = await _page(http, link_url)
-    assert status == 200, html
-    action, door_id, door_name = DOOR_BUTTON.search(html).groups()  # type: ignore[union-attr]
-    assert door_name == FRONT
-    origin = link_url.split("/g/", maxsplit=1)[0]
-    async with http.post(origin + action, data={"door_id": door_id}) as resp:
-        code, text = RESULT.search(await resp.text()).groups()  # type: ignore[union-attr]
-        return resp.status, code, text
-
-
 def _lock(hass: HomeAssistant) -> str:
     state = hass.states.get("lock.front")
     assert state is not None
     return state.state
+
+
+async def _refused(call: Any) -> tuple[int, str]:
+    with pytest.raises(GuestRefusedError) as refused:
+        await call
+    return refused.value.status, refused.value.code
 
 
 async def test_a_guest_link_opens_inside_its_window_and_not_outside_or_after_revoke(
@@ -89,32 +79,42 @@ async def test_a_guest_link_opens_inside_its_window_and_not_outside_or_after_rev
 ) -> None:
     later = await _link_grant(actions, "Plumber", timedelta(hours=2), timedelta(hours=3))
     now = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
-    assert now["link_url"].startswith(linked_house.options["bridge_url"] + "/g/")
+    page, _, fragment = now["link_url"].partition("#")
+    assert (
+        page == f"{linked_house.options['bridge_url']}/g/{linked_house.options['bridge_home_id']}"
+    )
+    assert fragment.startswith(f"1.{now['grant_id']}.")
 
     async with aiohttp.ClientSession() as http:
-        status, html = await _page(http, now["link_url"])
-        assert status == 200
-        assert "Cleaner" in html
-        assert FRONT in html
-        assert "Europe/Berlin" in html
+        # The page itself is the same for every link, and carries nothing of it.
+        async with http.get(page) as resp:
+            assert resp.status == 200
+            html = await resp.text()
+            assert resp.headers["Referrer-Policy"] == "no-referrer"
+            assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+        assert "Cleaner" not in html
+        guest = Guest(http, now["link_url"])
+        info = await guest.describe()
+        assert info["guest"] == "Cleaner"
+        assert info["doors"] == [{"id": actions.door_id(FRONT), "name": FRONT}]
+        assert any("Europe/Berlin" in line for line in info["window"])
 
-        # Outside the window: refused, with the reason on the page; the door stays shut.
-        assert await _open(http, later["link_url"]) == (
-            403, "not_yet_valid", "This link is not valid yet."
-        )  # fmt: skip
+        # Outside the window: refused, with the reason; the door stays shut.
+        assert await Guest(http, later["link_url"]).open(actions.door_id(FRONT)) == {
+            "allowed": False,
+            "reason": "not_yet_valid",
+        }
         await hass.async_block_till_done()
         assert _lock(hass) == "locked"
 
         # Inside it: open.
-        status, code, _ = await _open(http, now["link_url"])
-        assert (status, code) == (200, "allowed")
+        assert (await guest.open(actions.door_id(FRONT)))["allowed"] is True
         await until(lambda: _lock(hass) == "unlocked", "the lock to open")
 
         # Revoked: refused at once.
         await actions.call("revoke_grant", {"grant_id": now["grant_id"]}, response=False)
         await hass.services.async_call("lock", "lock", {"entity_id": "lock.front"}, blocking=True)
-        status, code, text = await _open(http, now["link_url"])
-        assert (status, code, text) == (403, "revoked", "This link has been withdrawn.")
+        assert (await guest.open(actions.door_id(FRONT)))["reason"] == "revoked"
         assert _lock(hass) == "locked"
 
     records = actions.home.audit.records
@@ -124,28 +124,80 @@ async def test_a_guest_link_opens_inside_its_window_and_not_outside_or_after_rev
     ]
 
 
+async def test_a_sealed_request_is_answered_once_and_a_spent_challenge_opens_nothing(
+    hass: HomeAssistant, linked_house: MockConfigEntry, actions: Actions
+) -> None:
+    grant = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
+    async with aiohttp.ClientSession() as http:
+        guest = Guest(http, grant["link_url"])
+        challenge = await guest.challenge()
+        sealed = guest.seal(challenge, {"op": "open", "door_id": actions.door_id(FRONT)})
+        assert (await guest.send(sealed))["allowed"] is True
+        await until(lambda: _lock(hass) == "unlocked", "the lock to open")
+        await hass.services.async_call("lock", "lock", {"entity_id": "lock.front"}, blocking=True)
+        # The same bytes again, and a new request under the spent challenge.
+        assert await _refused(guest.send(sealed)) == (400, "replayed")
+        again = guest.seal(challenge, {"op": "open", "door_id": actions.door_id(FRONT)})
+        assert await _refused(guest.send(again)) == (400, "replayed")
+    await hass.async_block_till_done()
+    assert _lock(hass) == "locked"
+    refusals = [
+        r["data"]["refusal"] for r in actions.home.audit.records
+        if r["kind"] == "guest_request_refused"
+    ]  # fmt: skip
+    assert refusals == ["replayed", "replayed"]
+
+
 async def test_guessed_links_are_refused_and_the_guesser_is_locked_out(
     hass: HomeAssistant, linked_house: MockConfigEntry, actions: Actions, bridge: BridgeProcess
 ) -> None:
     real = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
-    home_id = linked_house.options["bridge_home_id"]
-    token = real["link_url"].split("/g/", 1)[1].split(".", 1)[1]
-    unsigned = token.rsplit(".", 1)[0]
-    guesses = [
-        f"{bridge.url}/g/{home_id}.not-a-token",
-        f"{bridge.url}/g/home-unknown.{token}",  # a real token, but for another home
-        f"{bridge.url}/g/{home_id}.{unsigned}.AAAA",  # a forged signature
-        f"{bridge.url}/g/nodot",
-        f"{bridge.url}/g/{home_id}.x.y.z",
-    ]
+    page, _, fragment = real["link_url"].partition("#")
+    version, grant_id, secret, key = fragment.split(".")
+    wrong_secret = secret[:-2] + ("AA" if not secret.endswith("AA") else "AQ")
     async with aiohttp.ClientSession() as http:
-        for url in guesses:
-            status, html = await _page(http, url)
-            assert status == 404, url
-            assert 'data-code="unknown_link"' in html, url
-            assert 'data-code="unknown_link"' in html
-        # Locked out now, even for the real link.
-        status, html = await _page(http, real["link_url"])
-        assert status == 429
-        assert 'data-code="rate_limited"' in html
+        guesses = [
+            Guest(http, f"{page}#1.{grant_id}.{wrong_secret}.{key}").describe(),
+            Guest(http, f"{page}#1.{'0' * 16}.{secret}.{key}").describe(),  # another grant
+            Guest(http, f"{page}#1.{grant_id}.{wrong_secret}.{key}").open(actions.door_id(FRONT)),
+            Guest(http, f"{bridge.url}/g/home-unknown#{fragment}").describe(),
+        ]
+        for guess in guesses:
+            assert await _refused(guess) == (404, "unknown_link")
+        # A fifth failure (a made-up envelope), then locked out, even for the real link.
+        async with http.post(f"{page}/request", json={"challenge": "x"}) as resp:
+            assert resp.status == 400
+        assert await _refused(Guest(http, real["link_url"]).describe()) == (429, "rate_limited")
     assert _lock(hass) == "locked"
+    assert version == "1"
+
+
+async def test_what_the_bridge_keeps_of_a_guest_session_opens_nothing(
+    hass: HomeAssistant,
+    linked_house: MockConfigEntry,
+    actions: Actions,
+    bridge: BridgeProcess,
+    database_url: str,
+) -> None:
+    """Its database and its logs, after a whole session, hold no part of the link."""
+    grant = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
+    link = GuestLink.parse(grant["link_url"])
+    async with aiohttp.ClientSession() as http:
+        guest = Guest(http, grant["link_url"])
+        assert (await guest.describe())["guest"] == "Cleaner"
+        assert (await guest.open(actions.door_id(FRONT)))["allowed"] is True
+    await until(lambda: _lock(hass) == "unlocked", "the lock to open")
+    assert await bridge.stop() == 0
+
+    engine = create_engine(database_url)
+    async with engine.connect() as connection:
+        rows = [
+            [str(value) for value in row]
+            for table in Base.metadata.sorted_tables
+            for row in (await connection.execute(select(table))).all()
+        ]
+    await engine.dispose()
+    kept = json.dumps(rows) + bridge.output.decode(errors="replace")
+    assert linked_house.options["bridge_home_id"] in kept  # the dump is the real one
+    for secret in (link.secret, link.grant_id, grant["token"], "Cleaner"):
+        assert secret not in kept

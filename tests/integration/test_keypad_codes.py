@@ -281,8 +281,15 @@ async def test_a_valid_slot_range_becomes_the_doors_slots(hass: HomeAssistant) -
     assert door_from_subentry("d", data).keypad_slots == range(10, 13)
 
 
+def _pin_kept(hass_storage: dict[str, Any], entry: MockConfigEntry, grant_id: str) -> bool:
+    return grant_id in hass_storage[f"{DOMAIN}.{entry.entry_id}.pins"]["data"]
+
+
 async def test_a_one_time_code_leaves_the_lock_after_its_use(
-    hass: HomeAssistant, home_entry: MockConfigEntry, locks: list[tuple[SimulatedZ2mLock, str]]
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    locks: list[tuple[SimulatedZ2mLock, str]],
+    hass_storage: dict[str, Any],
 ) -> None:
     back, _ = locks[1]
     home = home_of(home_entry)
@@ -295,12 +302,20 @@ async def test_a_one_time_code_leaves_the_lock_after_its_use(
     )
     await until_synced(lambda: back.pins == {10: issued.pin}, "the code on the lock")
     await hass.async_add_executor_job(back.emit_keypad_unlock, 10)
+    assert _pin_kept(hass_storage, home_entry, issued.grant.id)
     await until_synced(lambda: back.pins == {}, "the used code to be cleared")
     assert home.grants[issued.grant.id].uses == 1
+    # Used up and off the lock: the PIN has nothing left to do, so it leaves storage.
+    await until_synced(
+        lambda: not _pin_kept(hass_storage, home_entry, issued.grant.id), "the PIN forgotten"
+    )
 
 
 async def test_a_visits_code_leaves_the_lock_when_its_window_ends(
-    hass: HomeAssistant, home_entry: MockConfigEntry, locks: list[tuple[SimulatedZ2mLock, str]]
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    locks: list[tuple[SimulatedZ2mLock, str]],
+    hass_storage: dict[str, Any],
 ) -> None:
     """Nobody revokes or uses it: the timer armed for the window's end clears it."""
     front, _ = locks[0]
@@ -313,9 +328,13 @@ async def test_a_visits_code_leaves_the_lock_when_its_window_ends(
     )
     await until_synced(lambda: front.pins == {10: issued.pin}, "the code on the lock")
     assert dt_util.utcnow() < visit.valid_until  # it went on inside the window
+    assert _pin_kept(hass_storage, home_entry, issued.grant.id)
     await until_synced(lambda: front.pins == {}, "the code to leave at the window's end")
     assert dt_util.utcnow() >= visit.valid_until
     assert home.grants[issued.grant.id].uses == 0
+    await until_synced(
+        lambda: not _pin_kept(hass_storage, home_entry, issued.grant.id), "the PIN forgotten"
+    )
 
 
 async def test_grants_made_before_the_door_had_a_slot_range_get_slots_when_it_does(

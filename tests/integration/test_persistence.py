@@ -184,7 +184,10 @@ async def test_a_registry_file_from_before_max_visit_is_brought_forward(
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
 ) -> None:
-    """Version 1.1 files have no ``max_visit_minutes``: their grants get the door's."""
+    """Version 1.1 files have no ``max_visit_minutes``: their grants get the door's.
+
+    Nor ``announced_only`` (1.3): a link grant gets it off.
+    """
     freezer.move_to(local(hass, "2026-12-01 09:00"))
     created = await _one_time_grant_used_once(hass, actions)
     shortened = await actions.call(
@@ -195,13 +198,12 @@ async def test_a_registry_file_from_before_max_visit_is_brought_forward(
     assert await hass.config_entries.async_unload(house.entry_id)
     key = f"{DOMAIN}.{house.entry_id}.registry"
     stored = hass_storage[key]
-    assert (stored["version"], stored["minor_version"]) == (1, 2)
+    assert (stored["version"], stored["minor_version"]) == (1, 3)
     saved = {g["id"]: g for g in stored["data"]["grants"]}
     assert saved[shortened["grant_id"]]["max_visit_minutes"] == 5
 
-    old = {
-        g["id"]: {k: v for k, v in g.items() if k != "max_visit_minutes"} for g in saved.values()
-    }
+    later = {"max_visit_minutes", "announced_only"}
+    old = {g["id"]: {k: v for k, v in g.items() if k not in later} for g in saved.values()}
     hass_storage[key] = stored | {
         "minor_version": 1,
         "data": stored["data"] | {"grants": list(old.values())},
@@ -211,4 +213,36 @@ async def test_a_registry_file_from_before_max_visit_is_brought_forward(
     home = house.runtime_data.home
     assert home.grants[created["grant_id"]].max_visit is None
     assert home.grants[created["grant_id"]].uses == 1
+    assert not home.grants[created["grant_id"]].announced_only
     assert (await actions.open(created["token"], FRONT)).allowed
+
+
+async def test_a_carrier_grant_from_before_announced_only_admits_announced_deliveries_only(
+    hass: HomeAssistant,
+    house: MockConfigEntry,
+    actions: Actions,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A 1.2 registry: carrier grants come forward with the policy on, others with it off.
+
+    Before 1.3 a carrier opened whenever its grant did, declined delivery or not; the
+    safe reading of an old carrier grant is the new default.
+    """
+    freezer.move_to(local(hass, "2026-12-01 09:00"))
+    carrier = await actions.grant_carrier_now("acme-parcel", name="Acme", announced_only=False)
+    link = await actions.call(
+        "create_grant", {"kind": "link", "name": "Guest", "doors": [FRONT], "ends": "2026-12-02"}
+    )
+    assert await hass.config_entries.async_unload(house.entry_id)
+    key = f"{DOMAIN}.{house.entry_id}.registry"
+    stored = hass_storage[key]
+    grants = [
+        {k: v for k, v in g.items() if k != "announced_only"} for g in stored["data"]["grants"]
+    ]
+    hass_storage[key] = stored | {"minor_version": 2, "data": stored["data"] | {"grants": grants}}
+    assert await hass.config_entries.async_setup(house.entry_id)
+    await hass.async_block_till_done()
+    home = house.runtime_data.home
+    assert home.grants[carrier["grant_id"]].announced_only
+    assert not home.grants[link["grant_id"]].announced_only

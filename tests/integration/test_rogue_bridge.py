@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -37,6 +38,7 @@ class RogueBridge:
 
     def __init__(self, carrier: Carrier) -> None:
         self.carrier = carrier
+        self.directory_name = "Acme"  # what its directory calls the carrier
         self.socket: web.WebSocketResponse | None = None
         self.answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
         app = web.Application()
@@ -47,7 +49,7 @@ class RogueBridge:
     async def _directory(self, request: web.Request) -> web.Response:
         entry = {
             "id": self.carrier.carrier_id,
-            "name": "Acme",
+            "name": self.directory_name,
             "public_key": self.carrier.public_key,
         }
         return web.json_response({"carriers": [entry]})
@@ -92,6 +94,8 @@ async def rogue(carrier: Carrier, socket_enabled: None) -> AsyncIterator[RogueBr
     bridge = RogueBridge(carrier)
     await bridge.server.start_server()
     yield bridge
+    if bridge.socket is not None:  # or closing the server waits out the home's link
+        await bridge.socket.close()
     await bridge.server.close()
 
 
@@ -140,7 +144,10 @@ async def test_a_rogue_bridge_cannot_forge_or_replay_its_way_in(
     )
     assert approved["name"] == "Acme"
     now = dt_util.now()
-    await actions.grant_carrier_now(carrier.carrier_id, name="Acme deliveries")
+    # Standing permission (no announcement needed): this test is about signatures.
+    await actions.grant_carrier_now(
+        carrier.carrier_id, name="Acme deliveries", announced_only=False
+    )
     front, garage = actions.door_id(FRONT), actions.door_id(GARAGE)
     path = f"/api/v1/carrier/homes/{ROGUE_HOME_ID}/doors/{front}/open"
 
@@ -178,9 +185,9 @@ async def test_a_rogue_bridge_cannot_forge_or_replay_its_way_in(
     await hass.async_block_till_done()
     assert locked()
 
-    # A made-up guest token and a made-up request kind change nothing either.
+    # The old plain-token guest request and a made-up request kind change nothing either.
     fake = {"token": "a.b.c", "door_id": front, "nonce": "n" * 24, "expires_at": now.isoformat()}
-    assert (await rogue.relay("guest_link.open", fake))[0] == 404
+    assert (await rogue.relay("guest_link.open", fake))[0] == 400
     assert (await rogue.relay("unlock_everything", {}))[0] == 400
     assert locked()
 
@@ -191,3 +198,15 @@ async def test_a_rogue_bridge_cannot_forge_or_replay_its_way_in(
         "bad_signature", "bad_signature", "bad_signature", "request_expired",
         "request_expiry_too_far", "replayed",
     ]  # fmt: skip
+
+
+async def test_a_carrier_the_bridge_lists_under_a_disguised_name_is_not_approved(
+    hass: HomeAssistant, house: MockConfigEntry, actions: Actions, rogue: RogueBridge
+) -> None:
+    """A name with a direction override would read as another carrier: "Acme Parcel"."""
+    rogue.directory_name = "Acme \u202elecraP"
+    with pytest.raises(ServiceValidationError) as err:
+        await actions.call("approve_carrier", {"carrier_id": rogue.carrier.carrier_id})
+    assert err.value.translation_key == "carrier_name_refused"
+    assert err.value.translation_placeholders == {"character": "U+202E"}
+    assert actions.home.carriers.get(rogue.carrier.carrier_id) is None

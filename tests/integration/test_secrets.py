@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.core.guest_session import b64url
 from tests.integration.conftest import FRONT, Actions, advance, leaks, local, set_switch
 
 HARNESS_LOGGER = "pytest_homeassistant_custom_component.common"
@@ -78,8 +79,12 @@ async def test_no_secret_in_logs_states_events_or_diagnostics(
 
     pin = keypad["pin"]
     private_key = hass_storage[f"{DOMAIN}.{house.entry_id}.home_key"]["data"]["private_key"]
+    guest_keys = hass_storage[f"{DOMAIN}.{house.entry_id}.guest_keys"]["data"]
+    link_secret = b64url(house.runtime_data.home.guest_keys.link_secret(link["grant_id"]))
     secrets = {"PIN": pin, "keypad token": keypad["token"], "link token": link["token"],
-               "private key": private_key}  # fmt: skip
+               "private key": private_key, "link secret": link_secret,
+               "session key": guest_keys["session_key"],
+               "link master": guest_keys["link_master"]}  # fmt: skip
     assert len(pin) == 6
     assert pin.isdigit()
 

@@ -9,6 +9,15 @@ caller probing with bad tokens learns nothing about which grants exist.
 A keypad attempt has already happened (the lock checked the PIN itself); deciding
 it attributes the visit to a grant and tells whether it was inside the grant's
 terms, so only the checks about the grant apply to it.
+
+The order: the request itself (signature, expiry, nonce); the grant (known, not
+revoked, right channel); the door (known, in the grant); the grant's terms (valid
+from, until, weekly window, uses); for a carrier grant, the delivery (the named one
+known, not declined, for this door, inside its window; or, naming none, an accepted
+one covering now when the grant asks for announced deliveries, and never while a
+declined one covers now); last the house (visits accepted, car home, camera, lock
+reachable). A carrier therefore learns about deliveries only with a genuine request
+inside its own grant's terms.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from enum import StrEnum
 
 from .models import (
     AccessRequest,
+    AnnouncedDelivery,
     CameraHealth,
     Channel,
     DoorKind,
@@ -52,13 +62,23 @@ class Reason(StrEnum):
     CAMERA_UNAVAILABLE = "camera_unavailable"
     CAMERA_STALE = "camera_stale"
     DOOR_UNAVAILABLE = "door_unavailable"
+    UNKNOWN_DELIVERY = "unknown_delivery"
+    DELIVERY_DECLINED = "delivery_declined"
+    DOOR_NOT_IN_DELIVERY = "door_not_in_delivery"
+    OUTSIDE_DELIVERY_WINDOW = "outside_delivery_window"
+    NO_ACCEPTED_DELIVERY = "no_accepted_delivery"
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The outcome of ``decide``: a reason, of which only one means yes."""
+    """The outcome of ``decide``: a reason, of which only one means yes.
+
+    ``delivery_id`` is the delivery a carrier's allowed opening is for, if any: the one
+    the request named, or the accepted one whose window covers now.
+    """
 
     reason: Reason
+    delivery_id: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -84,7 +104,10 @@ def decide(
     refusal = _refusal(
         grant, request, door, camera, accept_visits=accept_visits, now=now, tz=tz, policy=policy
     )
-    return Decision(refusal or Reason.ALLOWED)
+    if refusal is not None:
+        return Decision(refusal)
+    delivery = _delivery(request, now)
+    return Decision(Reason.ALLOWED, delivery_id=delivery.id if delivery else None)
 
 
 def _refusal(
@@ -111,7 +134,11 @@ def _refusal(
     refusal = _terms_refusal(grant, request.door_id, now, tz)
     if refusal or not remote:  # a keypad visit has happened: the house's state is moot
         return refusal
-    return _visit_refusal(grant, door, camera, accept_visits=accept_visits, now=now, policy=policy)
+    carrier = grant.kind is GrantKind.CARRIER
+    refusal = delivery_refusal(grant, request, now) if carrier else None
+    return refusal or _visit_refusal(
+        grant, door, camera, accept_visits=accept_visits, now=now, policy=policy
+    )
 
 
 def request_refusal(request: AccessRequest, now: datetime, policy: Policy) -> Reason | None:
@@ -151,6 +178,49 @@ def _terms_refusal(grant: Grant, door_id: str, now: datetime, tz: tzinfo) -> Rea
     if grant.use_limit is not None and grant.uses >= grant.use_limit:
         return Reason.USES_EXHAUSTED
     return None
+
+
+def delivery_refusal(grant: Grant, request: AccessRequest, now: datetime) -> Reason | None:
+    """Does a delivery of this carrier let it in at this door, now?
+
+    A request naming a delivery uses that one: it must be the carrier's, not declined,
+    for this door and inside its window. A request naming none may go ahead on any
+    accepted delivery covering the door now; failing that it is refused while a
+    declined delivery covers now (the homeowner said no to this visit), and when the
+    grant admits announced deliveries only.
+    """
+    delivery = _delivery(request, now)
+    if request.delivery_id is not None:
+        return _named_delivery_refusal(delivery, request.door_id, now)
+    if delivery is not None:
+        return None
+    if any(d.declined and d.covers(request.door_id, now) for d in request.deliveries):
+        return Reason.DELIVERY_DECLINED
+    if grant.announced_only:
+        return Reason.NO_ACCEPTED_DELIVERY
+    return None
+
+
+def _named_delivery_refusal(
+    delivery: AnnouncedDelivery | None, door_id: str, now: datetime
+) -> Reason | None:
+    if delivery is None:
+        return Reason.UNKNOWN_DELIVERY
+    if delivery.declined:
+        return Reason.DELIVERY_DECLINED
+    if delivery.door_id not in (None, door_id):
+        return Reason.DOOR_NOT_IN_DELIVERY
+    if not delivery.covers(door_id, now):
+        return Reason.OUTSIDE_DELIVERY_WINDOW
+    return None
+
+
+def _delivery(request: AccessRequest, now: datetime) -> AnnouncedDelivery | None:
+    """The delivery a request is for: the one it names, else an accepted one covering now."""
+    if request.delivery_id is not None:
+        return next((d for d in request.deliveries if d.id == request.delivery_id), None)
+    covering = (d for d in request.deliveries if not d.declined and d.covers(request.door_id, now))
+    return next(covering, None)
 
 
 def _visit_refusal(

@@ -120,6 +120,10 @@ class Grant:
     carrier_id: str | None = None  # for carrier grants: the carrier's registered id
     max_visit: timedelta | None = None  # shortens the door's longest visit; None: the door's
     revoked_at: datetime | None = None
+    # Carrier grants only: open only for an announced delivery the home accepted (and the
+    # homeowner has not declined) whose window covers now. Carrier grants are created with
+    # it on; here it defaults off so that a value built without it never changes meaning.
+    announced_only: bool = False
 
     @property
     def revoked(self) -> bool:
@@ -152,11 +156,35 @@ class CameraHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnouncedDelivery:
+    """A delivery the carrier announced to this home, as the decision needs to see it.
+
+    ``declined`` is the home's answer or the homeowner's later decline; ``door_id`` the
+    door the announcement names (None: any door of the carrier's grant). The window is
+    the one the carrier announced: the delivery opens only inside it.
+    """
+
+    id: str
+    window_start: datetime
+    window_end: datetime
+    declined: bool = False
+    door_id: str | None = None
+
+    def covers(self, door_id: str, now: datetime) -> bool:
+        """Is this delivery for ``door_id`` (or any door) with its window open at ``now``?"""
+        in_window = self.window_start <= now < self.window_end
+        return in_window and self.door_id in (None, door_id)
+
+
+@dataclass(frozen=True, slots=True)
 class AccessRequest:
     """One attempt to open a door, after its token and nonce have been checked.
 
     ``token_valid`` is the outcome of verifying the grant token's signature (see
     ``tokens``); ``nonce_replayed`` whether this request's nonce was seen before.
+    For a carrier grant, ``delivery_id`` is the delivery the signed request names (if
+    any) and ``deliveries`` every delivery of that carrier the home knows, accepted or
+    declined; the decision picks the one that covers this door now.
     """
 
     door_id: str
@@ -164,6 +192,8 @@ class AccessRequest:
     token_valid: bool = True
     nonce_replayed: bool = False
     expires_at: datetime | None = None
+    delivery_id: str | None = None
+    deliveries: tuple[AnnouncedDelivery, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

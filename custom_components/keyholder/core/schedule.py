@@ -14,8 +14,17 @@ and the decision work in instants. Twice a year a wall time either does not exis
 An interval that comes out empty or negative this way (a window that starts in the
 gap and ends at the end of it) is dropped: that window does not open that day.
 
-``is_open`` and ``next_boundary`` are both defined through ``occurrences``, so
-the three cannot disagree.
+``is_open``, ``any_open`` and ``next_boundary`` are all defined through
+``occurrences``, so they cannot disagree.
+
+Bounded work: ``occurrences`` walks the local dates of its query (clipped to the
+schedule's validity), so its cost grows with the range and every caller caps the
+range it asks for. ``any_open`` answers "is there any open instant in [a, b)?"
+for a range of any length by looking at most a year and a week into it (in
+practice the first week or two), and ``next_boundary`` looks no further either.
+Instants before ``EARLIEST`` or from ``LATEST`` on are never open: ``datetime``
+cannot hold the local dates around years 1 and 9999 in every zone, and no grant
+lives there (actions refuse starts and ends more than twenty years away).
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ _SEARCH_CHUNK = timedelta(days=8)
 # The weekly pattern only changes around daylight-saving days, which recur each
 # year: a schedule that keeps its state for a year and a week keeps it for good.
 _SEARCH_HORIZON = timedelta(days=366 + 8)
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 
 type Interval = tuple[datetime, datetime]
 
@@ -45,12 +56,9 @@ def occurrences(schedule: Schedule, tz: tzinfo, start: datetime, end: datetime) 
     00:00) form one interval, and two queries over neighbouring ranges agree.
     """
     _require_aware(start, end)
-    lo = max(start, schedule.valid_from).astimezone(UTC)
-    hi = end.astimezone(UTC)
-    if schedule.valid_until is not None:
-        hi = min(hi, schedule.valid_until.astimezone(UTC))
-    if lo >= hi:
+    if (span := _clip(schedule, start, end)) is None:
         return []
+    lo, hi = span
     # A one-off schedule is open for the whole of its validity.
     raw = _weekly_intervals(schedule, tz, lo, hi) if schedule.weekly else [(lo, hi)]
     return _merge([(max(s, lo), min(e, hi)) for s, e in raw if s < hi and e > lo])
@@ -58,7 +66,32 @@ def occurrences(schedule: Schedule, tz: tzinfo, start: datetime, end: datetime) 
 
 def is_open(schedule: Schedule, tz: tzinfo, at: datetime) -> bool:
     """Whether the schedule lets someone in at the instant ``at``."""
-    return bool(occurrences(schedule, tz, at, at + _TICK))
+    _require_aware(at)
+    return at < LATEST and bool(occurrences(schedule, tz, at, at + _TICK))
+
+
+def any_open(schedule: Schedule, tz: tzinfo, start: datetime, end: datetime) -> bool:
+    """Whether the schedule is open at any instant in ``[start, end)``, however long.
+
+    Same answer as ``bool(occurrences(...))``, at bounded cost: a weekly pattern
+    repeats every week but for the days the clocks change, so the range is looked
+    at a week and a day at a time, and a schedule closed for a year and a week
+    (every daylight-saving change once) stays closed.
+    """
+    _require_aware(start, end)
+    if (span := _clip(schedule, start, end)) is None:
+        return False
+    lo, hi = span
+    if not schedule.weekly:
+        return True
+    horizon = hi if hi - lo < _SEARCH_HORIZON else lo + _SEARCH_HORIZON
+    cursor = lo
+    while cursor < horizon:
+        chunk_end = min(cursor + _SEARCH_CHUNK, horizon)
+        if occurrences(schedule, tz, cursor, chunk_end):
+            return True
+        cursor = chunk_end
+    return False
 
 
 def next_boundary(schedule: Schedule, tz: tzinfo, after: datetime) -> datetime | None:
@@ -69,10 +102,11 @@ def next_boundary(schedule: Schedule, tz: tzinfo, after: datetime) -> datetime |
     once) and beyond that only ``valid_until`` can still close the schedule.
     """
     _require_aware(after)
-    cursor = max(after, schedule.valid_from)
-    horizon = cursor + _SEARCH_HORIZON
-    if schedule.valid_until is not None:
-        horizon = min(horizon, schedule.valid_until + _TICK)
+    cursor = max(after, schedule.valid_from, EARLIEST)
+    end = LATEST if schedule.valid_until is None else min(schedule.valid_until, LATEST)
+    if cursor >= end:
+        return None
+    horizon = end + _TICK if end - cursor < _SEARCH_HORIZON else cursor + _SEARCH_HORIZON
     while cursor < horizon:
         chunk_end = min(cursor + _SEARCH_CHUNK, horizon)
         # Start a tick early so a boundary exactly at ``cursor`` is not lost
@@ -91,6 +125,17 @@ def next_boundary(schedule: Schedule, tz: tzinfo, after: datetime) -> datetime |
     if until is not None and until > after and is_open(schedule, tz, until - _TICK):
         return until.astimezone(UTC)
     return None
+
+
+def _clip(schedule: Schedule, start: datetime, end: datetime) -> Interval | None:
+    """The query range within the schedule's validity and ``[EARLIEST, LATEST)``, in UTC.
+
+    None if that is empty. Compared before converting, so that no instant near
+    the ends of ``datetime`` is ever shifted past them.
+    """
+    lo = max(start, schedule.valid_from, EARLIEST)
+    hi = min(end, schedule.valid_until or LATEST, LATEST)
+    return (lo.astimezone(UTC), hi.astimezone(UTC)) if lo < hi else None
 
 
 def _weekly_intervals(schedule: Schedule, tz: tzinfo, lo: datetime, hi: datetime) -> list[Interval]:
