@@ -28,10 +28,15 @@ async def _moved(_request: web.Request) -> web.Response:
     raise web.HTTPFound("/elsewhere")
 
 
-async def test_a_crash_is_a_logged_500_in_the_error_shape_without_its_details(
+async def _reads_json(request: web.Request) -> web.Response:
+    return web.json_response(await request.json())  # aiohttp's own size limit applies
+
+
+async def test_aiohttps_refusals_are_reshaped_and_a_crash_is_a_logged_500(
     socket_enabled: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = web.Application(middlewares=[error_shape])
+    app = web.Application(middlewares=[error_shape], client_max_size=1024)
+    app.router.add_post("/json", _reads_json)
     app.router.add_get("/fail", _failing)
     app.router.add_get("/gone", _gone)
     app.router.add_get("/moved", _moved)
@@ -54,6 +59,9 @@ async def test_a_crash_is_a_logged_500_in_the_error_shape_without_its_details(
                 }
             async with http.get(server.make_url("/moved"), allow_redirects=False) as resp:
                 assert resp.status == 302, "a redirect is an answer, left alone"
+            async with http.post(server.make_url("/json"), data=b"[" * 4096) as resp:
+                assert resp.status == 413
+                assert (await resp.json())["error"]["code"] == "body_too_large"
             async with http.post(server.make_url("/gone")) as resp:
                 assert resp.status == 405
                 assert resp.headers["Allow"] == "GET,HEAD"
