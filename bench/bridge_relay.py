@@ -111,6 +111,7 @@ from bridge.protocol import (
 
 DEFAULT_HOMES = (1000, 10_000)
 CONNECTS_IN_FLIGHT = 100
+CHECKOUT = str(Path(__file__).resolve().parents[1])
 # Open files besides the homes' sockets: guest connections, the database, pipes, modules.
 SPARE_FILES = 200
 LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
@@ -297,9 +298,13 @@ class BridgeServer:
         process = await asyncio.create_subprocess_exec(
             script, "serve", "--host", "127.0.0.1", "--port", "0",
             "--database-url", self.database_url,
+            # Every simulated home and guest comes from 127.0.0.1: lift the per-address cap.
+            "--max-connections-per-address", "100000",
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=self.workdir,
+            # This checkout's bridge first, ahead of wherever the script was installed from.
+            env={**os.environ, "PYTHONPATH": CHECKOUT},
         )  # fmt: skip
         self._process = process
         if process.stdout is None:  # pragma: no cover - stdout is a pipe

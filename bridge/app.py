@@ -34,10 +34,16 @@ def create_app(config: BridgeConfig) -> web.Application:
     app[CONFIG_KEY] = config
     app[metrics.REQUEST_COUNTS_KEY] = metrics.RequestCounts()
     app[homes.LINKS_KEY] = HomeLinks()
-    app[homes.ENROL_LIMITER_KEY] = FailureLimiter(max_failures=5, window=900, lockout=900)
-    app[guests.GUEST_LIMITER_KEY] = FailureLimiter(max_failures=5, window=900, lockout=900)
+    app[homes.ENROL_LIMITER_KEY] = FailureLimiter(
+        max_failures=5, window=900, lockout=900, name="enrolment"
+    )
+    app[guests.GUEST_LIMITER_KEY] = FailureLimiter(
+        max_failures=5, window=900, lockout=900, name="guest links"
+    )
     # A carrier's fleet may share an address: more room, the same lockout on failures.
-    app[carriers.CARRIER_LIMITER_KEY] = FailureLimiter(max_failures=20, window=900, lockout=900)
+    app[carriers.CARRIER_LIMITER_KEY] = FailureLimiter(
+        max_failures=20, window=900, lockout=900, name="carrier requests"
+    )
     app[DELIVERY_WATCH_KEY] = DeliveryWatch()
     app.cleanup_ctx.append(database_context(config))
     # Some aiohttp releases type their signals against an older aiosignal; the callback is right.

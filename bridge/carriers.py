@@ -113,10 +113,7 @@ async def signed_carrier_request(
     try:
         return await checked_request(request, body), body
     except SignatureError as err:
-        if limiter.failed(client):
-            LOGGER.warning(
-                "carrier client locked out", extra={"reason": "rate_limited", "client": client}
-            )
+        limiter.failed(client)  # which logs a lockout it starts
         return refuse(request, 401, err.code, str(err))
 
 

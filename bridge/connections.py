@@ -66,16 +66,13 @@ class ConnectionGuard:
         """What ``loop.create_server`` calls per connection, wrapping aiohttp's handler."""
         return lambda: GuardedConnection(self, make_handler)
 
-    def open_from(self, address: str) -> int:
-        return self._open[address]
-
-    def _admit(self, address: str) -> bool:
+    def admit(self, address: str) -> bool:
         if self._open[address] >= self.max_per_address:
             return False
         self._open[address] += 1
         return True
 
-    def _release(self, address: str) -> None:
+    def release(self, address: str) -> None:
         self._open[address] -= 1
         if self._open[address] <= 0:
             del self._open[address]
@@ -99,7 +96,7 @@ class GuardedConnection(asyncio.Protocol):
         self._transport = transport
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
-        if not self._guard._admit(address):
+        if not self._guard.admit(address):
             LOGGER.warning(
                 "connection refused: too_many_connections",
                 extra={"reason": "too_many_connections", "client": address},
@@ -122,7 +119,7 @@ class GuardedConnection(asyncio.Protocol):
     def signed_in(self) -> None:
         """The peer proved who it is: it stops counting against its address."""
         if self._address is not None:
-            self._guard._release(self._address)
+            self._guard.release(self._address)
             self._address = None
 
     def _too_slow(self) -> None:

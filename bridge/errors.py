@@ -49,6 +49,8 @@ async def error_shape(request: web.Request, handler: Handler) -> web.StreamRespo
         code = HTTP_CODES.get(err.status, "bad_request" if err.status < 500 else "internal_error")
         kept = {name: err.headers[name] for name in _KEPT_HEADERS if name in err.headers}
         return error_response(err.status, code, err.reason, headers=kept or None)
+    except ConnectionResetError:  # the client left; there is no one to answer
+        raise
     except Exception:
         # A bug, never a client's doing: the fuzz tests hold every input away from here.
         LOGGER.exception(

@@ -90,8 +90,8 @@ async def enrol(request: web.Request) -> web.Response:
             code=str(fields["code"]), name=str(fields["name"]), public_key=str(fields["public_key"])
         )
     except RegistryError as err:
-        if err.code in _GUESSES and limiter.failed(key):
-            LOGGER.warning("enrolment locked out", extra={"reason": "rate_limited", "client": key})
+        if err.code in _GUESSES:
+            limiter.failed(key)  # which logs a lockout it starts
         status = 409 if err.code == "duplicate_public_key" else 400
         return _enrol_refused(request, status, err.code, str(err))
     LOGGER.info("home enrolled", extra={"home_id": home.id})

@@ -28,8 +28,37 @@ class JSONLineFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class MalformedHTTPFilter(logging.Filter):
+    """aiohttp's parser refusals as one line each, not a traceback.
+
+    aiohttp logs every request it cannot parse (a bad request line, a duplicated
+    ``Content-Length``, bad chunking) with the parser's traceback at error level, so any
+    stranger could fill the log with them. The client got its ``400``; the log keeps one
+    line with the reason and the address.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__module__ == "aiohttp.http_exceptions":
+            status = getattr(error, "code", 400)
+            record.client = (
+                record.args[0] if isinstance(record.args, tuple) and record.args else None
+            )
+            record.msg = "malformed HTTP request refused: %s"
+            record.args = (type(error).__name__,)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.reason = "malformed_http"
+            record.status = status
+        return True
+
+
 def configure_logging(log_format: LogFormat, level: int = logging.INFO) -> None:
     """Log to stderr; like ``basicConfig``, a no-op when a host (pytest) already set handlers."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedHTTPFilter) for f in server_log.filters):
+        server_log.addFilter(MalformedHTTPFilter())
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(JSONLineFormatter())

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import logging
 import math
 import time
 
+LOGGER = logging.getLogger(__name__)
 MAX_TRACKED_KEYS = 100_000
 
 
@@ -32,6 +34,7 @@ class FailureLimiter:
         window: float,
         lockout: float,
         clock: Callable[[], float] = time.monotonic,
+        name: str = "requests",
     ) -> None:
         if max_failures < 1 or window <= 0 or lockout <= 0:
             raise ValueError("a limiter needs at least one failure, a window and a lockout")
@@ -39,6 +42,7 @@ class FailureLimiter:
         self._window = window
         self._lockout = lockout
         self._clock = clock
+        self._name = name
         self._records: dict[str, _Record] = {}
 
     def retry_after(self, key: str) -> int | None:
@@ -60,6 +64,17 @@ class FailureLimiter:
         if len(record.failures) >= self._max:
             record.locked_until = now + self._lockout
             record.failures.clear()
+            # The key is a client address, never what it guessed.
+            LOGGER.warning(
+                "%s: client locked out",
+                self._name,
+                extra={
+                    "reason": "rate_limited",
+                    "limiter": self._name,
+                    "client": key,
+                    "lockout_seconds": self._lockout,
+                },
+            )
             return True
         return False
 

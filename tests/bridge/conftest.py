@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+import json
 from pathlib import Path
 import secrets
+from typing import Any
 
+import aiohttp
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -15,7 +19,9 @@ from bridge.db.engine import create_engine, session_factory
 from bridge.db.migrate import upgrade
 from bridge.db.repository import Registry
 from bridge.keys import encode_public_key
+from simulators.carrier import Carrier
 
+from .fake_home import FakeHome
 from .process import BridgeProcess
 
 # The PostgreSQL server the end-to-end tests use: loopback, trust authentication.
@@ -74,3 +80,71 @@ async def bridge_url(tmp_path: Path, database_url: str) -> AsyncIterator[str]:
         yield await bridge.start()
     finally:
         assert await bridge.stop() == 0, "the bridge shuts down cleanly on SIGTERM"
+
+
+@dataclass
+class LiveBridge:
+    """The bridge process, with a carrier registered and a home signed in over its link."""
+
+    process: BridgeProcess
+    registry: Registry
+    carrier: Carrier
+    home: FakeHome
+    http: aiohttp.ClientSession
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def open_path(self, door: str = "front") -> str:
+        return f"/api/v1/carrier/homes/{self.home.home_id}/doors/{door}/open"
+
+    async def connect_home(self) -> FakeHome:
+        """Another enrolled home, signed in on its own websocket."""
+        key = Ed25519PrivateKey.generate()
+        raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        code = (await self.registry.issue_enrolment_code()).code
+        enrolled = await self.registry.enrol_home(
+            code=code, name="Home", public_key=encode_public_key(raw)
+        )
+        home = FakeHome(enrolled.id, key)
+        await home.connect(self.http, self.url)
+        return home
+
+    def refusals(self, reason: str) -> list[dict[str, Any]]:
+        """The JSON log lines in which the bridge refused something for ``reason``."""
+        entries = []
+        for line in self.process.log_lines():
+            if line.startswith("{"):
+                entry = json.loads(line)
+                if entry.get("reason") == reason:
+                    entries.append(entry)
+        return entries
+
+
+@pytest.fixture
+def bridge_args() -> tuple[str, ...]:
+    """Extra ``serve`` flags; a test module overrides this fixture to change them."""
+    return ()
+
+
+@pytest.fixture
+async def live_bridge(
+    tmp_path: Path, database_url: str, registry: Registry, bridge_args: tuple[str, ...]
+) -> AsyncIterator[LiveBridge]:
+    """The real ``keyholder-bridge serve`` on loopback, with a carrier and a connected home."""
+    carrier = Carrier()
+    carrier.carrier_id = (
+        await registry.add_carrier(name="Acme Parcel", public_key=carrier.public_key)
+    ).id
+    process = BridgeProcess(database_url, tmp_path, extra_args=bridge_args)
+    await process.start()
+    async with aiohttp.ClientSession() as http:
+        live = LiveBridge(process, registry, carrier, FakeHome("", carrier.key), http)
+        try:
+            live.home = await live.connect_home()
+            yield live
+            await live.home.close()
+        finally:
+            # A test may have restarted it: stop the one running now.
+            assert await live.process.stop() == 0, "the bridge shuts down cleanly on SIGTERM"

@@ -87,5 +87,5 @@ class BridgeProcess:
             process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(20):
             status = await process.wait()
-            await self._drain
+            await self._drain  # which has put the rest of its output in self.output
         return status

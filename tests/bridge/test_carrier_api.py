@@ -6,7 +6,6 @@ records what reaches it, so each test can say what the bridge let through.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 import json
 from pathlib import Path
@@ -24,8 +23,10 @@ from bridge.carrier_signature import SignedRequest
 from bridge.config import BridgeConfig, DatabaseConfig
 from bridge.db.repository import Registry
 from bridge.keys import encode_public_key
-from bridge.protocol import b64url, challenge_bytes, decode, encode, from_b64url
+from bridge.protocol import b64url, from_b64url
 from simulators.carrier import Carrier
+
+from .fake_home import FakeHome
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parents[2] / "docs/protocol/vectors.json").read_text()
@@ -36,38 +37,6 @@ VECTORS = json.loads(
 def expected_lingering_timers() -> bool:
     """aiohttp's server websocket heartbeat may re-arm after a close (see test_home_link)."""
     return True
-
-
-class FakeHome:
-    """Signs in, records every request, answers each with ``reply``."""
-
-    def __init__(self, home_id: str, key: Ed25519PrivateKey) -> None:
-        self.home_id = home_id
-        self.key = key
-        self.requests: list[dict[str, Any]] = []
-        self.reply: tuple[int, dict[str, Any]] = (200, {"allowed": True, "reason": "allowed"})
-        self._task: asyncio.Task[None] | None = None
-
-    async def connect(self, http: aiohttp.ClientSession, url: str) -> None:
-        socket = await http.ws_connect(f"{url}/api/v1/homes/link")
-        nonce = from_b64url(decode(await socket.receive_str()).fields["nonce"], 32, "nonce")
-        signature = self.key.sign(challenge_bytes(self.home_id, nonce))
-        await socket.send_str(encode("hello", home_id=self.home_id, signature=b64url(signature)))
-        assert decode(await socket.receive_str()).type == "welcome"
-        self._task = asyncio.get_running_loop().create_task(self._serve(socket))
-
-    async def _serve(self, socket: aiohttp.ClientWebSocketResponse) -> None:
-        async for frame in socket:
-            message = decode(frame.data)
-            self.requests.append({"kind": message.fields["kind"], **message.fields["body"]})
-            status, body = self.reply
-            await socket.send_str(
-                encode("response", id=message.fields["id"], status=status, body=body)
-            )
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
 
 
 @pytest.fixture

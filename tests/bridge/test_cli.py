@@ -118,6 +118,13 @@ def test_migrate_then_list_on_the_default_data_dir(
     [
         (["enrol-code", "--valid-hours", "0"], "--valid-hours must be between 1 and 720"),
         (["add-carrier", "--name", " ", "--public-key", "x"], "(invalid_name)"),
+        # Shown to homeowners: nothing that hides or reverses text, no control characters.
+        (["add-carrier", "--name", "Acme\u202eliated", "--public-key", "x"], "(invalid_name)"),
+        (["add-carrier", "--name", "\u2066Acme\u2069", "--public-key", "x"], "(invalid_name)"),
+        (["add-carrier", "--name", "Acme\u200f", "--public-key", "x"], "(invalid_name)"),
+        (["add-carrier", "--name", "Acme\x1b[2J", "--public-key", "x"], "(invalid_name)"),
+        (["add-carrier", "--name", "Acme\x9b", "--public-key", "x"], "(invalid_name)"),
+        (["add-carrier", "--name", "Acme\nParcel", "--public-key", "x"], "(invalid_name)"),
         (["list", "homes", "--database-url", "sqlite:///plain.db"], "database URL must start with"),
     ],
 )

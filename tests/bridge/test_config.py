@@ -34,6 +34,10 @@ def test_database_flag_wins_over_environment_and_data_dir() -> None:
         ({"KEYHOLDER_BRIDGE_DATABASE_URL": "postgresql://u@h/db"}, "postgresql+asyncpg://"),
         ({"KEYHOLDER_BRIDGE_DATABASE_URL": "::not a url::"}, "not a database URL"),
         ({"KEYHOLDER_BRIDGE_LOG_FORMAT": "xml"}, "log format must be one of text, json"),
+        ({"KEYHOLDER_BRIDGE_HEADER_TIMEOUT": "soon"}, "HEADER_TIMEOUT must be a number"),
+        ({"KEYHOLDER_BRIDGE_HEADER_TIMEOUT": "0"}, "header timeout must be 0.1 to 300 seconds"),
+        ({"KEYHOLDER_BRIDGE_MAX_CONNECTIONS_PER_ADDRESS": "0"}, "connections per address"),
+        ({"KEYHOLDER_BRIDGE_MAX_CONNECTIONS_PER_ADDRESS": "2.5"}, "connections per address"),
     ],
 )
 def test_bad_settings_are_clear_errors(environ: dict[str, str], message: str) -> None:
@@ -51,3 +55,17 @@ def test_json_log_lines_carry_extra_fields() -> None:
     assert line["level"] == "info"
     assert line["home_id"] == "h1"
     assert line["time"].endswith("+00:00")
+
+
+def test_connection_limits_come_from_flags_then_the_environment() -> None:
+    assert BridgeConfig.from_sources(host=None, port=None, environ={}).header_timeout == 10.0
+    environ = {
+        "KEYHOLDER_BRIDGE_HEADER_TIMEOUT": "2.5",
+        "KEYHOLDER_BRIDGE_MAX_CONNECTIONS_PER_ADDRESS": "7",
+    }
+    from_env = BridgeConfig.from_sources(host=None, port=None, environ=environ)
+    assert (from_env.header_timeout, from_env.max_connections_per_address) == (2.5, 7)
+    flags = BridgeConfig.from_sources(
+        host=None, port=None, environ=environ, header_timeout=1, max_connections_per_address=3
+    )
+    assert (flags.header_timeout, flags.max_connections_per_address) == (1, 3)
