@@ -16,18 +16,20 @@ fifteen minutes lock the address out for fifteen minutes (``429``).
 from __future__ import annotations
 
 from importlib import resources
+import logging
 import re
 from typing import Any, Final
 
 from aiohttp import web
 
+from bridge.bodies import read_json_object
 from bridge.errors import error_response
 from bridge.homes import LINKS_KEY, client_key
 from bridge.links import LinkError
 from bridge.ratelimit import FailureLimiter
 from bridge.storage import REGISTRY_KEY
-from bridge.strict_json import StrictJSONError, loads
 
+LOGGER = logging.getLogger(__name__)
 GUEST_LIMITER_KEY = web.AppKey("guest_limiter", FailureLimiter)
 MAX_BODY_BYTES: Final = 8 * 1024  # a sealed request is well under 1 KiB
 _HOME_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -82,37 +84,60 @@ async def guest_challenge(request: web.Request) -> web.Response:
 @routes.post("/g/{home_id}/request")
 async def guest_request(request: web.Request) -> web.Response:
     """A sealed request, relayed as it came; the home's sealed answer, passed back."""
+    if (locked_out := _locked_out(request)) is not None:
+        return locked_out
     if request.content_type != "application/json":
         return error_response(415, "unsupported_media_type", "send application/json")
-    try:
-        body = loads(await request.content.read(MAX_BODY_BYTES + 1), max_bytes=MAX_BODY_BYTES)
-    except StrictJSONError as err:
-        request.app[GUEST_LIMITER_KEY].failed(client_key(request))
-        return error_response(400, "invalid_json", f"not a sealed request ({err.code})")
+    body = await read_json_object(request, MAX_BODY_BYTES)
+    if isinstance(body, web.Response):
+        _failed(request, "invalid_json")
+        return body
     if not (
-        isinstance(body, dict)
-        and set(body) == set(_SEALED_FIELDS)
+        set(body) == set(_SEALED_FIELDS)
         and all(isinstance(body[name], str) for name in _SEALED_FIELDS)
     ):
-        request.app[GUEST_LIMITER_KEY].failed(client_key(request))  # a page sends no such thing
-        return error_response(400, "invalid_request", "not a sealed request")
+        return _refuse(request, 400, "invalid_request", "not a sealed request")
     return await _relay(request, "guest.request", body)
 
 
+def _failed(request: web.Request, code: str) -> None:
+    """A guess, or a page the bridge did not serve: counted towards the lockout, logged."""
+    request.app[GUEST_LIMITER_KEY].failed(client_key(request))
+    LOGGER.info(
+        "guest request refused: %s",
+        code,
+        extra={"reason": code, "client": client_key(request), "route": _route(request)},
+    )
+
+
+def _refuse(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    _failed(request, code)
+    return error_response(status, code, message)
+
+
+def _route(request: web.Request) -> str | None:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else None
+
+
+def _locked_out(request: web.Request) -> web.Response | None:
+    """``429`` while the client's address is locked out, checked before anything else."""
+    if (wait := request.app[GUEST_LIMITER_KEY].retry_after(client_key(request))) is None:
+        return None
+    return error_response(
+        429, "rate_limited", "too many attempts", headers={"Retry-After": str(wait)}
+    )
+
+
 async def _relay(request: web.Request, kind: str, body: dict[str, Any]) -> web.Response:
-    limiter = request.app[GUEST_LIMITER_KEY]
-    client = client_key(request)
-    if (wait := limiter.retry_after(client)) is not None:
-        return error_response(
-            429, "rate_limited", "too many attempts", headers={"Retry-After": str(wait)}
-        )
+    if (locked_out := _locked_out(request)) is not None:
+        return locked_out
     home_id = request.match_info["home_id"]
     home = None
     if _HOME_ID.fullmatch(home_id):
         home = await request.app[REGISTRY_KEY].get_home(home_id)
     if home is None or home.revoked_at is not None:
-        limiter.failed(client)
-        return error_response(404, "unknown_link", "this link is not valid")
+        return _refuse(request, 404, "unknown_link", "this link is not valid")
     try:
         answer = await request.app[LINKS_KEY].relay(home.id, kind, body)
     except LinkError as err:
@@ -121,8 +146,9 @@ async def _relay(request: web.Request, kind: str, body: dict[str, Any]) -> web.R
     if answer.status == 200:
         return web.json_response(dict(answer.body), headers={"Cache-Control": "no-store"})
     if answer.status in (400, 404):
-        limiter.failed(client)
         error = answer.body.get("error")
         code = error.get("code") if isinstance(error, dict) else None
-        return error_response(answer.status, str(code or "refused"), "the home refused the request")
+        return _refuse(
+            request, answer.status, str(code or "refused")[:64], "the home refused the request"
+        )
     return error_response(502, "home_error", "the home could not answer")
