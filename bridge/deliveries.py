@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
 
@@ -35,6 +35,9 @@ from bridge.storage import DELIVERIES_KEY, REGISTRY_KEY
 
 KEEPALIVE_SECONDS = 15
 MAX_REFERENCE = 100
+# The home refuses a longer window too (docs/protocol.md); refusing it here spares the
+# home the request and keeps such a delivery out of the bridge's database.
+MAX_WINDOW = timedelta(days=31)
 
 routes = web.RouteTableDef()
 
@@ -67,7 +70,7 @@ def _window(data: dict[str, Any]) -> tuple[str, datetime, datetime] | None:
         begins, ends = begins.astimezone(UTC), ends.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
-    if begins >= ends:
+    if begins >= ends or ends - begins > MAX_WINDOW:
         return None
     return reference, begins, ends
 
@@ -86,7 +89,8 @@ async def announce(request: web.Request) -> web.Response:
     if parsed is None:
         return refuse(
             request, 400, "invalid_request",
-            "reference (1-100 printable characters) and an aware window are needed",
+            "reference (1-100 printable characters) and an aware window of at most 31 days "
+            "are needed",
         )  # fmt: skip
     home = await request.app[REGISTRY_KEY].get_home(request.match_info["home_id"])
     if home is None or home.revoked_at is not None:

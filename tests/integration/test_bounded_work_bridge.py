@@ -1,7 +1,8 @@
-"""An announce to year 9999 through the real bridge process: declined, and HA answers.
+"""An announce to year 9999 through the real bridge process: refused there, and HA answers.
 
 The same worst input as in ``test_bounded_work``, sent by a carrier over HTTP to
-``keyholder-bridge`` (its own process), which relays it over the home's real link.
+``keyholder-bridge`` (its own process), which refuses a window longer than 31 days before
+it stores or relays anything.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .test_bounded_work import END_OF_TIME, EVERY_DAY, _answered_meanwhile, prob
 from .test_guest_links import linked_house  # noqa: F401 - the fixture
 
 
-async def test_an_announce_until_year_9999_through_the_bridge_is_declined_at_once(
+async def test_an_announce_until_year_9999_is_refused_by_the_bridge_and_the_home_answers(
     hass: HomeAssistant,
     linked_house: MockConfigEntry,  # noqa: F811
     actions: Actions,
@@ -58,11 +59,8 @@ async def test_an_announce_until_year_9999_through_the_bridge_is_declined_at_onc
 
     status, answer = await _answered_meanwhile(probe, announce())
 
-    if status == 400:  # the bridge itself may refuse so long a window
-        assert answer["error"]["code"] == "invalid_request"  # type: ignore[index]
-    else:  # or relay it, and the home declines it as invalid
-        assert status == 201
-        assert (answer["status"], answer["reason"]) == ("declined", "invalid_request")
-        refused = [r for r in actions.home.audit.records if r["kind"] == "request_refused"]
-        assert [r["data"]["refusal"] for r in refused] == ["window_too_long"]
+    # The bridge refuses so long a window itself: nothing stored, nothing relayed. (The
+    # home's own refusal, for a bridge that relays it anyway, is test_bounded_work's.)
+    assert (status, answer["error"]["code"]) == (400, "invalid_request")  # type: ignore[index]
+    assert [r for r in actions.home.audit.records if r["kind"] == "request_refused"] == []
     assert actions.home.deliveries.all() == []

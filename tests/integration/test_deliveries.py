@@ -58,8 +58,12 @@ class CarrierClient:
         )  # fmt: skip
         return delivery
 
-    async def statuses(self, delivery_id: str) -> list[str]:
-        """Follow the status stream to its end; the statuses it carried."""
+    async def statuses(self, delivery_id: str, following: asyncio.Event | None = None) -> list[str]:
+        """Follow the status stream to its end; the statuses it carried.
+
+        ``following`` is set once the stream has sent the delivery as it stands, so a
+        test can wait for it before it moves the door.
+        """
         path = f"/api/v1/carrier/deliveries/{delivery_id}/events"
         raw, headers = self.carrier.sign(path, None, method="GET")
         seen: list[str] = []
@@ -69,6 +73,8 @@ class CarrierClient:
             async for line in resp.content:
                 if line.startswith(b"data: "):
                     seen.append(json.loads(line[6:])["status"])
+                    if following is not None:
+                        following.set()
         return seen
 
 
@@ -159,7 +165,9 @@ async def test_a_delivery_is_announced_opened_and_followed_until_locked_across_a
         assert (status, stored["status"]) == (200, "opened")
 
         # The courier opens the door, puts the parcel in, closes it; the home relocks.
-        following = asyncio.create_task(acme.statuses(delivery["id"]))
+        streaming = asyncio.Event()
+        following = asyncio.create_task(acme.statuses(delivery["id"], streaming))
+        await asyncio.wait_for(streaming.wait(), 10)  # the stream is up before the door moves
         await set_switch(hass, "input_boolean.front_open", True)
         await set_switch(hass, "input_boolean.front_open", False)
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
