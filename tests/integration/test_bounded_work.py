@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the rogue bridge's fixtures are imported, and named by the tests
 """No input makes the home do unbounded work: Home Assistant keeps answering meanwhile.
 
 The worst inputs found so far each walked a schedule day by day over thousands of
@@ -11,7 +12,7 @@ input must get its correct answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
@@ -25,12 +26,18 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
-from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN
 from simulators.carrier import Carrier
 
 from .bridge_fixtures import until
-from .conftest import CAR, FRONT, GARAGE, Actions, door_subentry
-from .test_rogue_bridge import ROGUE_HOME_ID, RogueBridge
+from .conftest import FRONT, Actions
+from .test_rogue_bridge import (  # noqa: F401 - the fixtures
+    ROGUE_HOME_ID,
+    RogueBridge,
+    carrier,
+    expected_lingering_timers,
+    house_entry,
+    rogue,
+)
 
 CALENDAR = "calendar.home_grants"
 ANNOUNCE_PATH = f"/api/v1/carrier/homes/{ROGUE_HOME_ID}/deliveries"
@@ -43,44 +50,6 @@ EVERY_DAY = [
     }
 ]
 RESPONSIVE = 1.0  # seconds: the longest Home Assistant may take to answer /api/
-
-
-@pytest.fixture
-def expected_lingering_timers() -> bool:
-    return True  # aiohttp's websocket heartbeat, as in the bridge's own tests
-
-
-@pytest.fixture
-def carrier() -> Carrier:
-    return Carrier(carrier_id="carrier-acme")
-
-
-@pytest.fixture
-async def rogue(carrier: Carrier, socket_enabled: None) -> AsyncIterator[RogueBridge]:
-    bridge = RogueBridge(carrier)
-    await bridge.server.start_server()
-    yield bridge
-    if bridge.socket is not None:  # else the server waits for the link to end
-        await bridge.socket.close()
-    await bridge.server.close()
-
-
-@pytest.fixture
-def house_entry(rogue: RogueBridge) -> MockConfigEntry:
-    """The house, linked to a bridge that relays whatever the test hands it."""
-    url = str(rogue.server.make_url("")).rstrip("/")
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        data={CONF_HOME_NAME: "Home"},
-        options={"bridge_url": url, "bridge_home_id": ROGUE_HOME_ID},
-        unique_id=DOMAIN,
-        subentries_data=[
-            door_subentry(FRONT, opener="lock.front"),
-            door_subentry(GARAGE, kind="garage", opener="cover.garage"),
-            door_subentry(CAR, kind="car", opener="lock.car", car_tracker="device_tracker.car"),
-        ],
-    )
 
 
 @pytest.fixture
