@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,6 +19,7 @@ import pytest
 from bridge.homes import LINKS_KEY
 from bridge.protocol import decode, encode
 
+from ..protocol.hostile_frames import HOSTILE_JSON, vector_code
 from .test_home_link import (  # noqa: F401 - bridge is a fixture
     Bridge,
     _connect,
@@ -28,9 +28,6 @@ from .test_home_link import (  # noqa: F401 - bridge is a fixture
     bridge,
 )
 
-HOSTILE_JSON = json.loads(
-    (Path(__file__).resolve().parents[2] / "docs/protocol/hostile-json.json").read_text()
-)["cases"]
 LONE = "\ud800"  # json.dumps writes the escape \ud800: valid UTF-8 on the wire
 MESSAGES: dict[str, dict[str, Any]] = {  # one valid message of each type a home could send
     "hello": {"home_id": "home-x", "signature": "A" * 86},
@@ -50,24 +47,10 @@ def _message(message_type: str, **fields: Any) -> str:
     return json.dumps({"v": 1, "type": message_type, **fields})
 
 
-def _vector_code(case: dict[str, Any]) -> str:
-    """What the bridge answers a vector's text: no vector is a version-1 message."""
-    text = case["text"]
-    if len(text.encode()) > 64 * 1024:
-        return "too_large"
-    if case.get("error") not in (None, "too_large"):  # too_large there is a small limit
-        return str(case["error"])
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return "malformed"
-    return "unsupported_version" if isinstance(value, dict) else "malformed"
-
-
 def _hostile_frames() -> list[tuple[str, str]]:
     """(what, frame) pairs; each one the bridge must refuse with the code it names."""
     frames = [
-        (_vector_code(case), case["text"])
+        (vector_code(case), case["text"])
         for case in HOSTILE_JSON
         if "text" in case and len(case["text"].encode()) <= 64 * 1024
     ]

@@ -260,6 +260,25 @@ class Actions:
             },
         )
 
+    async def grant_link(
+        self,
+        name: str,
+        starts: timedelta = timedelta(hours=-1),
+        ends: timedelta = timedelta(hours=1),
+    ) -> Any:
+        """A link grant for the front door, from ``starts`` to ``ends`` relative to now."""
+        now = dt_util.now()
+        return await self.call(
+            "create_grant",
+            {
+                "kind": "link",
+                "name": name,
+                "doors": [FRONT],
+                "starts": (now + starts).strftime("%Y-%m-%d %H:%M"),
+                "ends": (now + ends).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+
     async def open(
         self,
         token: str,

@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from sqlalchemy import select
@@ -41,27 +40,6 @@ async def linked_house(
     return house
 
 
-def _when(delta: timedelta) -> str:
-    return (dt_util.now() + delta).strftime("%Y-%m-%d %H:%M")
-
-
-async def _link_grant(
-    actions: Actions, name: str, starts: timedelta, ends: timedelta
-) -> dict[str, Any]:
-    return dict(
-        await actions.call(
-            "create_grant",
-            {
-                "kind": "link",
-                "name": name,
-                "doors": [FRONT],
-                "starts": _when(starts),
-                "ends": _when(ends),
-            },
-        )
-    )
-
-
 def _lock(hass: HomeAssistant) -> str:
     state = hass.states.get("lock.front")
     assert state is not None
@@ -77,8 +55,8 @@ async def _refused(call: Any) -> tuple[int, str]:
 async def test_a_guest_link_opens_inside_its_window_and_not_outside_or_after_revoke(
     hass: HomeAssistant, linked_house: MockConfigEntry, actions: Actions
 ) -> None:
-    later = await _link_grant(actions, "Plumber", timedelta(hours=2), timedelta(hours=3))
-    now = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
+    later = await actions.grant_link("Plumber", timedelta(hours=2), timedelta(hours=3))
+    now = await actions.grant_link("Cleaner")
     page, _, fragment = now["link_url"].partition("#")
     assert (
         page == f"{linked_house.options['bridge_url']}/g/{linked_house.options['bridge_home_id']}"
@@ -127,7 +105,7 @@ async def test_a_guest_link_opens_inside_its_window_and_not_outside_or_after_rev
 async def test_a_sealed_request_is_answered_once_and_a_spent_challenge_opens_nothing(
     hass: HomeAssistant, linked_house: MockConfigEntry, actions: Actions
 ) -> None:
-    grant = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
+    grant = await actions.grant_link("Cleaner")
     async with aiohttp.ClientSession() as http:
         guest = Guest(http, grant["link_url"])
         challenge = await guest.challenge()
@@ -151,7 +129,7 @@ async def test_a_sealed_request_is_answered_once_and_a_spent_challenge_opens_not
 async def test_guessed_links_are_refused_and_the_guesser_is_locked_out(
     hass: HomeAssistant, linked_house: MockConfigEntry, actions: Actions, bridge: BridgeProcess
 ) -> None:
-    real = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
+    real = await actions.grant_link("Cleaner")
     page, _, fragment = real["link_url"].partition("#")
     version, grant_id, secret, key = fragment.split(".")
     wrong_secret = secret[:-2] + ("AA" if not secret.endswith("AA") else "AQ")
@@ -180,7 +158,7 @@ async def test_what_the_bridge_keeps_of_a_guest_session_opens_nothing(
     database_url: str,
 ) -> None:
     """Its database and its logs, after a whole session, hold no part of the link."""
-    grant = await _link_grant(actions, "Cleaner", timedelta(hours=-1), timedelta(hours=1))
+    grant = await actions.grant_link("Cleaner")
     link = GuestLink.parse(grant["link_url"])
     async with aiohttp.ClientSession() as http:
         guest = Guest(http, grant["link_url"])

@@ -9,12 +9,10 @@ held to the shared test vectors, in the browser.
 
 from __future__ import annotations
 
-from datetime import timedelta
 import json
 from pathlib import Path
 
 from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -36,17 +34,7 @@ async def test_a_guest_opens_the_door_from_the_page_in_a_browser(
     actions: Actions,
     tmp_path: Path,
 ) -> None:
-    now = dt_util.now()
-    created = await actions.call(
-        "create_grant",
-        {
-            "kind": "link",
-            "name": "Dog walker",
-            "doors": [FRONT],
-            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-            "ends": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-        },
-    )
+    created = await actions.grant_link("Dog walker")
     async with chromium_page(created["link_url"], tmp_path / "profile") as page:
         label = await page.wait_for("document.querySelector('button')?.innerText")
         assert label == f"Open {FRONT}"

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 import json
 import logging
-from pathlib import Path
 import secrets
 from typing import Any
 
@@ -36,12 +35,10 @@ from custom_components.keyholder.home import Home
 from custom_components.keyholder.link.client import MAX_IN_FLIGHT, BridgeLink
 from custom_components.keyholder.link.refusals import RefusalAudit
 
+from ..protocol.hostile_frames import HOSTILE_JSON, vector_code
 from .bridge_fixtures import until
 
 HOME_ID = "home-hostile"
-HOSTILE_JSON = json.loads(
-    (Path(__file__).resolve().parents[2] / "docs/protocol/hostile-json.json").read_text()
-)["cases"]
 LONE = "\ud800"  # json.dumps writes it as the escape \ud800: valid UTF-8 on the wire
 MESSAGES: dict[str, dict[str, Any]] = {  # one valid message of each type a bridge could send
     "challenge": {"nonce": "A" * 43},
@@ -199,7 +196,7 @@ def _hostile_frames() -> list[tuple[str, str | bytes, str | None]]:
     for case in HOSTILE_JSON:
         if "text" not in case:
             continue  # bytes that are not UTF-8 cannot be a text frame: see the drop test
-        frames.append((f"hostile-json: {case['name']}", case["text"], _vector_code(case)))
+        frames.append((f"hostile-json: {case['name']}", case["text"], vector_code(case)))
     frames += [
         ("nested 100,000 deep (over 64 KiB)", "[" * 100_000 + "]" * 100_000, "too_large"),
         ("nested 30,000 deep, in 60 KB", "[" * 30_000 + "]" * 30_000, "too_deep"),
@@ -262,20 +259,6 @@ def _hostile_frames() -> list[tuple[str, str | bytes, str | None]]:
         for spot, frame in _surrogate_spots(message_type, fields):
             frames.append((f"a lone surrogate in {message_type}.{spot}", frame, "invalid_utf8"))
     return frames
-
-
-def _vector_code(case: dict[str, Any]) -> str:
-    """What the home answers a vector's text: no vector is a version-1 message."""
-    text = case["text"]
-    if len(text.encode()) > 64 * 1024:
-        return "too_large"
-    if case.get("error") not in (None, "too_large"):  # too_large there is a small limit
-        return str(case["error"])
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return "malformed"
-    return "unsupported_version" if isinstance(value, dict) else "malformed"
 
 
 def _surrogate_spots(message_type: str, fields: dict[str, Any]) -> list[tuple[str, str]]:

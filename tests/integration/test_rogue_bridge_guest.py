@@ -10,12 +10,10 @@ stays locked, and nothing it recorded carries the link's secret.
 
 from __future__ import annotations
 
-from datetime import timedelta
 import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from simulators.guest import GuestLink, seal, unb64url
@@ -59,17 +57,7 @@ async def test_a_rogue_bridge_with_a_recorded_guest_session_opens_nothing(
     rogue: RogueBridge,  # noqa: F811
 ) -> None:
     await until(lambda: rogue.socket is not None, "the home to sign in at the rogue")
-    now = dt_util.now()
-    created = await actions.call(
-        "create_grant",
-        {
-            "kind": "link",
-            "name": "Dog walker",
-            "doors": [FRONT],
-            "starts": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-            "ends": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-        },
-    )
+    created = await actions.grant_link("Dog walker")
     link = GuestLink.parse(created["link_url"])
     door_id = actions.door_id(FRONT)
     recorder = Recorder(rogue)
