@@ -83,6 +83,17 @@ async def link_home(
     return dict(result)
 
 
+@pytest.fixture
+async def linked_house(
+    hass: HomeAssistant, house: MockConfigEntry, bridge: BridgeProcess, bridge_registry: Registry
+) -> MockConfigEntry:
+    """The house, linked to the real bridge through the options flow, its link up."""
+    code = (await bridge_registry.issue_enrolment_code()).code
+    await link_home(hass, house, bridge.url, code)
+    await until(lambda: link_state(hass, house) == "on", "the link")
+    return house
+
+
 def link_state(hass: HomeAssistant, entry: MockConfigEntry) -> str | None:
     entity_id = er.async_get(hass).async_get_entity_id(
         "binary_sensor", DOMAIN, f"{entry.entry_id}_bridge_link"

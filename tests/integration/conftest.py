@@ -28,7 +28,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.keyholder.const import CONF_HOME_NAME, DOMAIN, SUBENTRY_TYPE_DOOR
 
 from ..bridge.conftest import database_url  # noqa: F401 - a fixture: SQLite and PostgreSQL
-from .bridge_fixtures import bridge, bridge_registry  # noqa: F401 - fixtures for bridge tests
+from .bridge_fixtures import (  # noqa: F401 - fixtures for bridge tests
+    bridge,
+    bridge_registry,
+    linked_house,
+)
 from .keypad_homes import door_id_of
 
 FRONT = "Front door"

@@ -20,7 +20,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from bridge.db.repository import Registry
 from custom_components.keyholder.audit_checkpoints import INTERVAL
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.core.audit import AuditRecord, append_record
@@ -29,18 +28,8 @@ from custom_components.keyholder.home_key import HomeKey
 from custom_components.keyholder.link import wire
 
 from ..bridge.process import BridgeProcess
-from .bridge_fixtures import link_home, link_state, until
+from .bridge_fixtures import until
 from .conftest import FRONT, Actions, set_switch
-
-
-@pytest.fixture
-async def linked_house(
-    hass: HomeAssistant, house: MockConfigEntry, bridge: BridgeProcess, bridge_registry: Registry
-) -> MockConfigEntry:
-    code = (await bridge_registry.issue_enrolment_code()).code
-    await link_home(hass, house, bridge.url, code)
-    await until(lambda: link_state(hass, house) == "on", "the link")
-    return house
 
 
 async def _latest(bridge: BridgeProcess, entry: MockConfigEntry) -> dict[str, Any] | None:

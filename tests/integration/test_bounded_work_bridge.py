@@ -19,12 +19,11 @@ from ..bridge.process import BridgeProcess
 from .bridge_fixtures import registered_carrier
 from .conftest import FRONT, Actions
 from .test_bounded_work import END_OF_TIME, EVERY_DAY, _answered_meanwhile, probe  # noqa: F401
-from .test_guest_links import linked_house  # noqa: F401 - the fixture
 
 
 async def test_an_announce_until_year_9999_is_refused_by_the_bridge_and_the_home_answers(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,

@@ -24,7 +24,6 @@ from custom_components.keyholder.core.models import GrantKind, WeeklyWindow
 from ..bridge.process import BridgeProcess
 from .bridge_fixtures import registered_carrier, until
 from .conftest import FRONT, GARAGE, Actions
-from .test_guest_links import linked_house  # noqa: F401 - the fixture
 
 FLOWS = "/api/config/config_entries/options/flow"
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -73,7 +72,7 @@ async def admin_client(
 
 async def test_the_homeowner_picks_a_carrier_from_the_directory_and_sets_its_policy(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,
@@ -150,7 +149,7 @@ async def test_the_homeowner_picks_a_carrier_from_the_directory_and_sets_its_pol
 
 async def test_a_carrier_approved_in_the_ui_opens_inside_its_policy_and_nowhere_else(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,

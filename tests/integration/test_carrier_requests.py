@@ -21,7 +21,6 @@ from simulators.carrier import Carrier
 from ..bridge.process import BridgeProcess
 from .bridge_fixtures import registered_carrier, until
 from .conftest import FRONT, Actions
-from .test_guest_links import linked_house  # noqa: F401 - the fixture
 
 
 async def _post(
@@ -39,7 +38,7 @@ def _locked(hass: HomeAssistant) -> bool:
 
 async def test_an_approved_carrier_opens_with_a_signed_request_and_nothing_else_does(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,

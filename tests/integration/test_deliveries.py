@@ -28,7 +28,6 @@ from simulators.carrier import Carrier
 from ..bridge.process import BridgeProcess
 from .bridge_fixtures import link_state, registered_carrier, until
 from .conftest import FRONT, Actions, set_switch
-from .test_guest_links import linked_house  # noqa: F401 - the fixture
 
 
 class CarrierClient:
@@ -108,7 +107,7 @@ def _when(delta: timedelta) -> str:
 
 async def test_a_delivery_is_announced_opened_and_followed_until_locked_across_a_restart(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,
@@ -186,7 +185,7 @@ async def test_a_delivery_is_announced_opened_and_followed_until_locked_across_a
 
 async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_told(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,
@@ -214,7 +213,7 @@ async def test_the_homeowner_declines_an_accepted_delivery_and_the_carrier_is_to
 
 async def test_an_accepted_delivery_survives_a_restart_of_keyholder(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,
@@ -244,7 +243,7 @@ async def test_an_accepted_delivery_survives_a_restart_of_keyholder(
 @pytest.mark.parametrize("announced_only", [True, False], ids=["policy_on", "policy_off"])
 async def test_a_declined_delivery_keeps_the_carrier_out_even_when_it_names_no_delivery(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,
@@ -276,7 +275,7 @@ async def test_a_declined_delivery_keeps_the_carrier_out_even_when_it_names_no_d
 
 async def test_a_carrier_opens_only_for_an_announced_delivery_inside_its_window(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,
@@ -318,7 +317,7 @@ async def test_a_carrier_opens_only_for_an_announced_delivery_inside_its_window(
 
 async def test_with_the_policy_off_an_unannounced_carrier_opens_as_before(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     bridge: BridgeProcess,
     bridge_registry: Registry,

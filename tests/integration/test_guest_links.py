@@ -21,23 +21,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from sqlalchemy import select
 
 from bridge.db.engine import create_engine
-from bridge.db.repository import Registry
 from bridge.db.tables import Base
 from simulators.guest import Guest, GuestLink, GuestRefusedError
 
 from ..bridge.process import BridgeProcess
-from .bridge_fixtures import link_home, link_state, until
+from .bridge_fixtures import until
 from .conftest import FRONT, Actions
-
-
-@pytest.fixture
-async def linked_house(
-    hass: HomeAssistant, house: MockConfigEntry, bridge: BridgeProcess, bridge_registry: Registry
-) -> MockConfigEntry:
-    code = (await bridge_registry.issue_enrolment_code()).code
-    await link_home(hass, house, bridge.url, code)
-    await until(lambda: link_state(hass, house) == "on", "the link")
-    return house
 
 
 def _lock(hass: HomeAssistant) -> str:

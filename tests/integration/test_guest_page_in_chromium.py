@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from ..headless_chromium import CHROMIUM, chromium_page
 from .bridge_fixtures import until
 from .conftest import FRONT, Actions
-from .test_guest_links import linked_house  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 
 async def test_a_guest_opens_the_door_from_the_page_in_a_browser(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     actions: Actions,
     tmp_path: Path,
 ) -> None:
@@ -65,7 +64,7 @@ _SEAL_THE_VECTOR = """(async () => {
 
 async def test_the_pages_webcrypto_seals_the_shared_vector_byte_for_byte(
     hass: HomeAssistant,
-    linked_house: MockConfigEntry,  # noqa: F811
+    linked_house: MockConfigEntry,
     tmp_path: Path,
 ) -> None:
     page_url = f"{linked_house.options['bridge_url']}/g/{linked_house.options['bridge_home_id']}"
