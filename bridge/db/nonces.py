@@ -56,4 +56,6 @@ class NonceLedger:
         )
         async with self._sessions.begin() as session:
             result = await session.execute(statement)
-        return int(result.rowcount)
+        # A DELETE's result is a cursor result, with a row count; SQLAlchemy 2.0.4x types
+        # ``execute`` as returning a plain Result (2.0.39, in HA 2025.4, does not).
+        return int(result.rowcount)  # type: ignore[attr-defined, unused-ignore]
