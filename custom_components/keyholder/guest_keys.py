@@ -15,7 +15,6 @@ never logged, shown, or sent anywhere.
 
 from __future__ import annotations
 
-import base64
 import secrets
 from typing import TypedDict
 
@@ -24,7 +23,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
-from .core.guest_session import link_secret, public_key_bytes
+from .core.guest_session import b64url, from_b64url, link_secret, public_key_bytes
 
 STORAGE_VERSION = 1
 
@@ -32,14 +31,6 @@ STORAGE_VERSION = 1
 class _StoredGuestKeys(TypedDict):
     session_key: str  # the P-256 private value, 32 bytes, base64url
     link_master: str
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class GuestKeys:
@@ -78,13 +69,13 @@ async def async_load_guest_keys(hass: HomeAssistant, entry_id: str) -> GuestKeys
     store = _store(hass, entry_id)
     stored = await store.async_load()
     if stored is not None:
-        value = int.from_bytes(_unb64(stored["session_key"]), "big")
+        value = int.from_bytes(from_b64url(stored["session_key"]), "big")
         session = ec.derive_private_key(value, ec.SECP256R1())
-        return GuestKeys(session, _unb64(stored["link_master"]))
+        return GuestKeys(session, from_b64url(stored["link_master"]))
     session = ec.generate_private_key(ec.SECP256R1())
     master = secrets.token_bytes(32)
     private = session.private_numbers().private_value.to_bytes(32, "big")
-    await store.async_save({"session_key": _b64(private), "link_master": _b64(master)})
+    await store.async_save({"session_key": b64url(private), "link_master": b64url(master)})
     return GuestKeys(session, master)
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.keyholder.core import guest_session as gs
-from simulators.guest import seal as page_seal
+from simulators.guest import Sealed, seal as page_seal
 
 VECTOR: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "docs" / "protocol" / "vectors.json").read_text()
@@ -58,7 +58,8 @@ def test_the_home_opens_the_vectors_sealed_request_and_seals_its_answer() -> Non
         opened.keys, VECTOR["answer_plaintext"], gs.from_b64url(VECTOR["answer_iv"])
     )
     assert answer == VECTOR["sealed_answer"]
-    assert gs.open_answer(opened.keys, answer) == VECTOR["answer_plaintext"]
+    page = Sealed(VECTOR["sealed_request"], opened.keys.response)  # the page's side
+    assert page.open(answer) == VECTOR["answer_plaintext"]
 
 
 def test_the_tests_guest_seals_the_vector_byte_for_byte() -> None:
@@ -73,14 +74,12 @@ def test_the_tests_guest_seals_the_vector_byte_for_byte() -> None:
     assert sealed.body == VECTOR["sealed_request"]
 
 
-def test_a_request_sealed_by_the_home_helper_opens_as_a_describe() -> None:
-    body, keys = gs.seal_request(
-        HOME_KEY, _page_key(), _challenge(), {"grant": "ab", "secret": "AA", "op": "describe"},
-        bytes(12),
-    )  # fmt: skip
-    opened = gs.open_request(gs.SealedRequest.from_relay(body), HOME)
-    assert (opened.operation, opened.door_id, opened.secret, opened.keys) == (
-        "describe", None, b"\0", keys,
+def test_a_describe_opens_with_no_door_and_the_pages_answer_key() -> None:
+    plaintext = json.dumps({"grant": "ab", "secret": "AA", "op": "describe"}).encode()
+    sealed = page_seal(HOME_KEY, _challenge(), plaintext, page_key=_page_key(), iv=bytes(12))
+    opened = gs.open_request(gs.SealedRequest.from_relay(sealed.body), HOME)
+    assert (opened.operation, opened.door_id, opened.secret, opened.keys.response) == (
+        "describe", None, b"\0", sealed.response_key,
     )  # fmt: skip
 
 

@@ -238,31 +238,3 @@ def seal_answer(keys: SessionKeys, answer: Mapping[str, Any], iv: bytes) -> dict
         "iv": b64url(iv),
         "ciphertext": b64url(AESGCM(keys.response).encrypt(iv, plain, RESPONSE_AAD)),
     }
-
-
-def seal_request(
-    home_key: bytes,
-    page_private_key: ec.EllipticCurvePrivateKey,
-    challenge: bytes,
-    request: Mapping[str, Any],
-    iv: bytes,
-) -> tuple[dict[str, str], SessionKeys]:
-    """What the guest's page does, in Python: for the test vectors and the tests' guest."""
-    home_public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), home_key)
-    page_key = public_key_bytes(page_private_key)
-    shared = page_private_key.exchange(ec.ECDH(), home_public)
-    keys = session_keys(shared, challenge, page_key, home_key)
-    plain = json.dumps(request, separators=(",", ":")).encode("utf-8")
-    sealed = {
-        "challenge": b64url(challenge),
-        "public_key": b64url(page_key),
-        "iv": b64url(iv),
-        "ciphertext": b64url(AESGCM(keys.request).encrypt(iv, plain, REQUEST_AAD)),
-    }
-    return sealed, keys
-
-
-def open_answer(keys: SessionKeys, sealed: Mapping[str, str]) -> Any:
-    """What the page does with the home's answer (tests and vectors)."""
-    iv, ciphertext = from_b64url(sealed["iv"]), from_b64url(sealed["ciphertext"])
-    return json.loads(AESGCM(keys.response).decrypt(iv, ciphertext, RESPONSE_AAD))

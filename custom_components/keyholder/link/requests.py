@@ -2,10 +2,9 @@
 
 Every request kind the bridge may relay is listed here; anything else is refused
 with a reason and changes nothing. A request that could open a door goes through
-the home's decision (``Home.async_open_door``: the grant token's signature, the
-registry, the window, the nonce and expiry, the camera), never around it, and is
-audited there. The bridge never sees a guest link's secret; it stores nothing
-that opens a door.
+the home's decision (the registry, the window, the nonce and expiry, the camera),
+never around it, and is audited there. The bridge never sees a guest link's
+secret; it stores nothing that opens a door.
 
 Kinds
 -----
