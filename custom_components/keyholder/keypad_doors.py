@@ -10,7 +10,6 @@ range, then forgotten. Keypad events come back to ``Home`` as (door, slot).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from functools import partial
@@ -64,7 +63,6 @@ class KeypadDoors:
         self._codes: dict[str, DoorCodes] = {}
         self._removed: dict[str, DoorCodes] = {}
         self._digest_key = b""
-        self._forgetting: asyncio.Task[None] | None = None
 
     async def async_load(self, now: datetime) -> None:
         """Load the slot book; give slots to grants waiting for them; note each lock."""
@@ -116,19 +114,17 @@ class KeypadDoors:
     def _on_codes_change(self) -> None:
         """A sync moved: tell the home, and let go of PINs whose codes are now off."""
         self._on_change()
-        if self._forgetting is None or self._forgetting.done():
-            self._forgetting = self._entry.async_create_background_task(
-                self._hass,
-                self.async_forget_spent_pins(dt_util.utcnow()),
-                f"{DOMAIN} forget spent PINs",
+        if spent := self._spent_pins(dt_util.utcnow()):  # decided now, on this change
+            self._entry.async_create_background_task(
+                self._hass, self._pins.async_forget_all(spent), f"{DOMAIN} forget spent PINs"
             )
 
     async def async_forget_spent_pins(self, now: datetime) -> None:
         """Forget every PIN its grant can no longer use and no lock may still hold."""
-        spent = frozenset(g for g in self._pins.grant_ids() if not self._pin_needed(g, now))
-        if spent:
-            await self._pins.async_forget_all(spent)
-            LOGGER.debug("Forgot %s PINs no longer needed", len(spent))
+        await self._pins.async_forget_all(self._spent_pins(now))
+
+    def _spent_pins(self, now: datetime) -> frozenset[str]:
+        return frozenset(g for g in self._pins.grant_ids() if not self._pin_needed(g, now))
 
     def _pin_needed(self, grant_id: str, now: datetime) -> bool:
         grant = self._grants().get(grant_id)

@@ -67,8 +67,7 @@ class PinVault:
         await self._store.async_save(dict(self._pins))
 
     async def async_forget(self, grant_id: str) -> None:
-        if self._pins.pop(grant_id, None) is not None:
-            await self._store.async_save(dict(self._pins))
+        await self.async_forget_all(frozenset({grant_id}))
 
     async def async_remove(self) -> None:
         self._pins = {}
