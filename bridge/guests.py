@@ -36,6 +36,7 @@ _HOME_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _STATIC = resources.files("bridge") / "static"
 _PAGE = (_STATIC / "guest.html").read_text(encoding="utf-8")
 _SCRIPT = (_STATIC / "guest.js").read_text(encoding="utf-8")
+_STYLE = (_STATIC / "guest.css").read_text(encoding="utf-8")
 # The page must not leak its address, be kept anywhere, be framed, or run any other script.
 PAGE_HEADERS: Final = {
     "Cache-Control": "no-store",
@@ -52,27 +53,24 @@ _SEALED_FIELDS: Final = ("challenge", "public_key", "iv", "ciphertext")
 routes = web.RouteTableDef()
 
 
+def _static(text: str, content_type: str) -> web.Response:
+    return web.Response(text=text, content_type=content_type, charset="utf-8", headers=PAGE_HEADERS)
+
+
 @routes.get("/g/{home_id}")
 async def guest_page(request: web.Request) -> web.Response:
     """The same page for every link: what it shows comes from the home, sealed."""
-    return web.Response(text=_PAGE, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+    return _static(_PAGE, "text/html")
 
 
 @routes.get("/static/guest.js")
 async def guest_script(request: web.Request) -> web.Response:
-    return web.Response(
-        text=_SCRIPT, content_type="text/javascript", charset="utf-8", headers=PAGE_HEADERS
-    )
+    return _static(_SCRIPT, "text/javascript")
 
 
 @routes.get("/static/guest.css")
 async def guest_style(request: web.Request) -> web.Response:
-    return web.Response(
-        text=(_STATIC / "guest.css").read_text(encoding="utf-8"),
-        content_type="text/css",
-        charset="utf-8",
-        headers=PAGE_HEADERS,
-    )
+    return _static(_STYLE, "text/css")
 
 
 @routes.post("/g/{home_id}/challenge")
